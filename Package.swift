@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernels hand raw buffer pointers to parallel loops; they are audited in ZooTensor's
+// Parallel.swift. The package builds in Swift 5 language mode so that this small layer
+// needs no Sendable wrappers on every pointer.
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let fast: [SwiftSetting] = swift5
+
+let package = Package(
+    name: "ConvZoo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "ZooTensor", targets: ["ZooTensor"]),
+        .library(name: "ZooNN", targets: ["ZooNN"]),
+        .library(name: "ZooWeights", targets: ["ZooWeights"]),
+        .library(name: "LeNet", targets: ["LeNet"]),
+        .library(name: "ZooModels", targets: ["ZooModels"]),
+        .executable(name: "zoo", targets: ["zoo"]),
+        .executable(name: "kernel-bench", targets: ["KernelBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "ZooTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "ZooNN", dependencies: ["ZooTensor"], swiftSettings: swift5),
+        .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
+        .target(name: "LeNet", dependencies: ["ZooNN"], path: "Models/LeNet", swiftSettings: swift5),
+        .target(name: "ZooModels", dependencies: ["ZooNN", "LeNet"], path: "Models/Registry",
+                swiftSettings: swift5),
+        .executableTarget(name: "zoo", dependencies: [
+            "ZooModels", "ZooWeights",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift5),
+        .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"],
+                          path: "Tools/KernelBench", swiftSettings: swift5),
+        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooWeights"],
+                    swiftSettings: swift5),
+        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooWeights", "ZooModels"],
+                    swiftSettings: swift5),
+    ]
+)

@@ -1,0 +1,309 @@
+import CBLAS
+
+/// The sizes of one 2-D convolution: input [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW],
+/// output [N, C_out, OH, OW] with O = (I + 2P − D·(K − 1) − 1) / S + 1.
+public struct ConvGeometry: Equatable {
+    public var batch, inChannels, height, width: Int
+    public var outChannels, kernelHeight, kernelWidth: Int
+    public var strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth: Int
+    public var groups: Int
+    public var outHeight, outWidth: Int
+
+    public init(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int),
+                dilation: (Int, Int), groups: Int) {
+        precondition(input.count == 4, "conv2d expects an NCHW input, got shape \(input)")
+        precondition(weight.count == 4, "conv2d expects a weight [C_out, C_in/groups, kH, kW], got shape \(weight)")
+        precondition(groups >= 1 && input[1] % groups == 0 && weight[0] % groups == 0,
+                     "groups \(groups) must divide input channels \(input[1]) and output channels \(weight[0])")
+        precondition(weight[1] * groups == input[1],
+                     "weight \(weight) with groups \(groups) expects \(weight[1] * groups) input channels, input \(input) has \(input[1])")
+        precondition(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
+                     "invalid stride \(stride), padding \(padding) or dilation \(dilation)")
+        (batch, inChannels, height, width) = (input[0], input[1], input[2], input[3])
+        (outChannels, kernelHeight, kernelWidth) = (weight[0], weight[2], weight[3])
+        (strideHeight, strideWidth) = stride
+        (padHeight, padWidth) = padding
+        (dilationHeight, dilationWidth) = dilation
+        self.groups = groups
+        outHeight = ConvGeometry.outputSize(height, kernelHeight, strideHeight, padHeight, dilationHeight)
+        outWidth = ConvGeometry.outputSize(width, kernelWidth, strideWidth, padWidth, dilationWidth)
+        precondition(outHeight > 0 && outWidth > 0,
+                     "conv2d input \(input) is too small for kernel \(kernelHeight)×\(kernelWidth) with padding \(padding), dilation \(dilation)")
+    }
+
+    /// O = (I + 2P − D·(K − 1) − 1) / S + 1, rounded down.
+    public static func outputSize(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int) -> Int {
+        let span = input + 2 * padding - dilation * (kernel - 1) - 1
+        return span < 0 ? 0 : span / stride + 1
+    }
+
+    public var inputShape: [Int] { [batch, inChannels, height, width] }
+    public var weightShape: [Int] { [outChannels, inChannels / groups, kernelHeight, kernelWidth] }
+    public var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
+    var groupInChannels: Int { inChannels / groups }
+    var groupOutChannels: Int { outChannels / groups }
+    var patchSize: Int { groupInChannels * kernelHeight * kernelWidth }
+    var outPlane: Int { outHeight * outWidth }
+    var inPlane: Int { height * width }
+    /// A 1×1, stride-1, unpadded convolution is a plain matrix product per image.
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1
+            && padHeight == 0 && padWidth == 0
+    }
+    /// Multiply-accumulates of the forward pass.
+    public var macs: Int { batch * outChannels * outPlane * patchSize }
+
+    /// Images per im2col chunk: enough to make one large sgemm, bounded in memory (64 MiB).
+    var chunkSize: Int { max(1, min(batch, (16 << 20) / max(1, patchSize * outPlane))) }
+}
+
+// MARK: - im2col / col2im
+
+extension ConvGeometry {
+    /// Writes the patches of images [first, first+count) for channel group `group` into
+    /// `columns`, a [patchSize, count·OH·OW] row-major matrix.
+    func im2col(_ input: UnsafePointer<Float>, first: Int, count: Int, group: Int,
+                into columns: UnsafeMutablePointer<Float>) {
+        let ld = count * outPlane
+        let (kh, kw, oh, ow, w, h) = (kernelHeight, kernelWidth, outHeight, outWidth, width, height)
+        let (sh, sw, ph, pw, dh, dw) = (strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth)
+        parallelFor(count * groupInChannels) { job in
+            let (b, c) = job.quotientAndRemainder(dividingBy: groupInChannels)
+            let plane = input + ((first + b) * inChannels + group * groupInChannels + c) * inPlane
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    var row = columns + ((c * kh + i) * kw + j) * ld + b * outPlane
+                    // Output columns whose input column ow·sw − pw + j·dw lies inside [0, W).
+                    let offset = j * dw - pw
+                    let lo = offset >= 0 ? 0 : min(ow, (-offset + sw - 1) / sw)
+                    let hi = max(lo, min(ow, w - offset > 0 ? (w - offset - 1) / sw + 1 : 0))
+                    for y in 0..<oh {
+                        let iy = y * sh - ph + i * dh
+                        if iy < 0 || iy >= h {
+                            row.update(repeating: 0, count: ow)
+                        } else {
+                            let source = plane + iy * w + offset
+                            if lo > 0 { row.update(repeating: 0, count: lo) }
+                            if sw == 1 {
+                                (row + lo).update(from: source + lo, count: hi - lo)
+                            } else {
+                                for x in lo..<hi { row[x] = source[x * sw] }
+                            }
+                            if hi < ow { (row + hi).update(repeating: 0, count: ow - hi) }
+                        }
+                        row += ow
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scatters `columns` back onto images [first, first+count) of `output` (channel group
+    /// `group`), summing overlapping patches. Overwrites those channel planes.
+    func col2im(_ columns: UnsafePointer<Float>, first: Int, count: Int, group: Int,
+                into output: UnsafeMutablePointer<Float>) {
+        let ld = count * outPlane
+        let (kh, kw, oh, ow, w, h) = (kernelHeight, kernelWidth, outHeight, outWidth, width, height)
+        let (sh, sw, ph, pw, dh, dw) = (strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth)
+        parallelFor(count * groupInChannels) { job in
+            let (b, c) = job.quotientAndRemainder(dividingBy: groupInChannels)
+            let plane = output + ((first + b) * inChannels + group * groupInChannels + c) * inPlane
+            plane.update(repeating: 0, count: inPlane)
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    var row = columns + ((c * kh + i) * kw + j) * ld + b * outPlane
+                    let offset = j * dw - pw
+                    let lo = offset >= 0 ? 0 : min(ow, (-offset + sw - 1) / sw)
+                    let hi = max(lo, min(ow, w - offset > 0 ? (w - offset - 1) / sw + 1 : 0))
+                    for y in 0..<oh {
+                        let iy = y * sh - ph + i * dh
+                        if iy >= 0 && iy < h {
+                            let target = plane + iy * w + offset
+                            for x in lo..<hi { target[x * sw] += row[x] }
+                        }
+                        row += ow
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Kernels
+
+public enum ConvKernels {
+    /// y = conv(x, weight) + bias.   x [N, C_in, H, W] → y [N, C_out, OH, OW]
+    public static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+        precondition(input.shape == g.inputShape && weight.shape == g.weightShape,
+                     "conv2d input \(input.shape) and weight \(weight.shape) do not match")
+        if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape) for \(g.outChannels) output channels") }
+        let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
+        return Tensor(uninitialized: g.outputShape) { out in
+            let y = out.baseAddress!
+            input.withUnsafeBufferPointer { xb in
+                weight.withUnsafeBufferPointer { wb in
+                    let x = xb.baseAddress!, w = wb.baseAddress!
+                    if g.isPointwise {
+                        for n in 0..<g.batch {
+                            for grp in 0..<g.groups {
+                                sgemm(transposeA: false, transposeB: false, m: cog, n: plane, k: cig,
+                                      a: w + grp * cog * cig, lda: cig,
+                                      b: x + (n * g.inChannels + grp * cig) * plane, ldb: plane,
+                                      beta: 0, c: y + (n * g.outChannels + grp * cog) * opl, ldc: opl)
+                            }
+                        }
+                    } else {
+                        let chunk = g.chunkSize
+                        Workspace.shared.withBuffer(g.patchSize * chunk * opl) { columns in
+                            Workspace.shared.withBuffer(cog * chunk * opl) { product in
+                                for first in stride(from: 0, to: g.batch, by: chunk) {
+                                    let count = min(chunk, g.batch - first)
+                                    let ld = count * opl
+                                    for grp in 0..<g.groups {
+                                        g.im2col(x, first: first, count: count, group: grp, into: columns)
+                                        sgemm(transposeA: false, transposeB: false, m: cog, n: ld, k: g.patchSize,
+                                              a: w + grp * cog * g.patchSize, lda: g.patchSize,
+                                              b: columns, ldb: ld, beta: 0, c: product, ldc: ld)
+                                        // [cog, count, OH·OW] → y[first + b, grp·cog + o]
+                                        parallelFor(count * cog) { job in
+                                            let (b, o) = job.quotientAndRemainder(dividingBy: cog)
+                                            (y + ((first + b) * g.outChannels + grp * cog + o) * opl)
+                                                .update(from: product + o * ld + b * opl, count: opl)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if let bias { addChannelBias(y, bias, batch: g.batch, channels: g.outChannels, plane: opl) }
+        }
+    }
+
+    /// dx = conv2d's input gradient for the output gradient dy.
+    public static func backwardInput(_ gradOutput: Tensor, weight: Tensor, _ g: ConvGeometry) -> Tensor {
+        precondition(gradOutput.shape == g.outputShape, "conv2d output gradient \(gradOutput.shape), expected \(g.outputShape)")
+        let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
+        return Tensor(uninitialized: g.inputShape) { out in
+            let dx = out.baseAddress!
+            gradOutput.withUnsafeBufferPointer { dyb in
+                weight.withUnsafeBufferPointer { wb in
+                    let dy = dyb.baseAddress!, w = wb.baseAddress!
+                    if g.isPointwise {
+                        for n in 0..<g.batch {
+                            for grp in 0..<g.groups {
+                                sgemm(transposeA: true, transposeB: false, m: cig, n: plane, k: cog,
+                                      a: w + grp * cog * cig, lda: cig,
+                                      b: dy + (n * g.outChannels + grp * cog) * opl, ldb: opl,
+                                      beta: 0, c: dx + (n * g.inChannels + grp * cig) * plane, ldc: plane)
+                            }
+                        }
+                        return
+                    }
+                    let chunk = g.chunkSize
+                    Workspace.shared.withBuffer(g.patchSize * chunk * opl) { columns in
+                        Workspace.shared.withBuffer(cog * chunk * opl) { gathered in
+                            for first in stride(from: 0, to: g.batch, by: chunk) {
+                                let count = min(chunk, g.batch - first)
+                                let ld = count * opl
+                                for grp in 0..<g.groups {
+                                    gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
+                                    sgemm(transposeA: true, transposeB: false, m: g.patchSize, n: ld, k: cog,
+                                          a: w + grp * cog * g.patchSize, lda: g.patchSize,
+                                          b: gathered, ldb: ld, beta: 0, c: columns, ldc: ld)
+                                    g.col2im(columns, first: first, count: count, group: grp, into: dx)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW = Σ_n dy_n · patches(x_n)ᵀ.
+    public static func backwardWeight(_ input: Tensor, gradOutput: Tensor, _ g: ConvGeometry) -> Tensor {
+        precondition(gradOutput.shape == g.outputShape, "conv2d output gradient \(gradOutput.shape), expected \(g.outputShape)")
+        let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
+        var gradWeight = Tensor(zeros: g.weightShape)
+        gradWeight.withUnsafeMutableBufferPointer { dwb in
+            let dw = dwb.baseAddress!
+            input.withUnsafeBufferPointer { xb in
+                gradOutput.withUnsafeBufferPointer { dyb in
+                    let x = xb.baseAddress!, dy = dyb.baseAddress!
+                    if g.isPointwise {
+                        for n in 0..<g.batch {
+                            for grp in 0..<g.groups {
+                                sgemm(transposeA: false, transposeB: true, m: cog, n: cig, k: plane,
+                                      a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl,
+                                      b: x + (n * g.inChannels + grp * cig) * plane, ldb: plane,
+                                      beta: 1, c: dw + grp * cog * cig, ldc: cig)
+                            }
+                        }
+                        return
+                    }
+                    let chunk = g.chunkSize
+                    Workspace.shared.withBuffer(g.patchSize * chunk * opl) { columns in
+                        Workspace.shared.withBuffer(cog * chunk * opl) { gathered in
+                            for first in stride(from: 0, to: g.batch, by: chunk) {
+                                let count = min(chunk, g.batch - first)
+                                let ld = count * opl
+                                for grp in 0..<g.groups {
+                                    g.im2col(x, first: first, count: count, group: grp, into: columns)
+                                    gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
+                                    sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: ld,
+                                          a: gathered, lda: ld, b: columns, ldb: ld,
+                                          beta: 1, c: dw + grp * cog * g.patchSize, ldc: g.patchSize)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return gradWeight
+    }
+
+    /// dy[n, grp·cog + o, :] for n in the chunk → gathered [cog, count·OH·OW].
+    static func gatherGroup(_ dy: UnsafePointer<Float>, into gathered: UnsafeMutablePointer<Float>,
+                            first: Int, count: Int, group: Int, _ g: ConvGeometry) {
+        let (cog, opl) = (g.groupOutChannels, g.outPlane)
+        let ld = count * opl
+        parallelFor(count * cog) { job in
+            let (b, o) = job.quotientAndRemainder(dividingBy: cog)
+            (gathered + o * ld + b * opl).update(from: dy + ((first + b) * g.outChannels + group * cog + o) * opl, count: opl)
+        }
+    }
+
+    /// Sum of dy over batch and space, per channel: the bias gradient.
+    public static func channelSum(_ t: Tensor) -> Tensor {
+        precondition(t.rank >= 2, "channel sum of shape \(t.shape)")
+        let (n, c) = (t.shape[0], t.shape[1])
+        let plane = t.shape.dropFirst(2).reduce(1, *)
+        var result = Tensor(zeros: [c])
+        t.withUnsafeBufferPointer { tb in
+            result.withUnsafeMutableBufferPointer { rb in
+                for b in 0..<n {
+                    for ch in 0..<c {
+                        var s: Float = 0
+                        let p = tb.baseAddress! + (b * c + ch) * plane
+                        for i in 0..<plane { s += p[i] }
+                        rb[ch] += s
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    static func addChannelBias(_ y: UnsafeMutablePointer<Float>, _ bias: Tensor, batch: Int, channels: Int, plane: Int) {
+        bias.withUnsafeBufferPointer { bb in
+            parallelFor(batch * channels, minimumPerThread: 16) { job in
+                let value = bb[job % channels]
+                let p = y + job * plane
+                for i in 0..<plane { p[i] += value }
+            }
+        }
+    }
+}

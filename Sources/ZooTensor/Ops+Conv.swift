@@ -1,0 +1,115 @@
+/// y = x ⋆ weight + bias.   x [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW] → [N, C_out, OH, OW]
+public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
+                   stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                   dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Variable {
+    let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding,
+                         dilation: dilation, groups: groups)
+    let x = input.value, w = weight.value
+    let y = ConvKernels.forward(x, weight: w, bias: bias?.value, g)
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Variable.record(y, inputs) { dy in
+        let dx = input.requiresGrad ? ConvKernels.backwardInput(dy, weight: w, g) : nil
+        let dw = weight.requiresGrad ? ConvKernels.backwardWeight(x, gradOutput: dy, g) : nil
+        let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
+        return bias == nil ? [dx, dw] : [dx, dw, db]
+    }
+}
+
+/// The transpose (adjoint) of conv2d, as PyTorch's conv_transpose2d.
+/// x [N, C_in, H, W], weight [C_in, C_out/groups, kH, kW] → [N, C_out, OH, OW] with
+/// O = (I − 1)·S − 2P + D·(K − 1) + output_padding + 1.
+public func convTranspose2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
+                            stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                            outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+                            groups: Int = 1) -> Variable {
+    precondition(input.value.rank == 4 && weight.value.rank == 4 && input.shape[1] == weight.shape[0],
+                 "conv_transpose2d input \(input.shape) does not match weight \(weight.shape)")
+    precondition(outputPadding.0 < max(stride.0, dilation.0) && outputPadding.1 < max(stride.1, dilation.1),
+                 "output padding \(outputPadding) must be smaller than stride \(stride) or dilation \(dilation)")
+    let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+    let (kh, kw) = (weight.shape[2], weight.shape[3])
+    let outHeight = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + outputPadding.0 + 1
+    let outWidth = (w - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + outputPadding.1 + 1
+    precondition(outHeight > 0 && outWidth > 0, "conv_transpose2d output size is not positive for input \(input.shape)")
+    // The forward convolution this one transposes maps [N, C_out, OH, OW] to the input's shape.
+    let g = ConvGeometry(input: [n, weight.shape[1] * groups, outHeight, outWidth], weight: weight.shape,
+                         stride: stride, padding: padding, dilation: dilation, groups: groups)
+    precondition(g.outHeight == h && g.outWidth == w, "conv_transpose2d geometry mismatch for input \(input.shape)")
+    let x = input.value, wt = weight.value
+    var y = ConvKernels.backwardInput(x, weight: wt, g)
+    if let bias {
+        precondition(bias.shape == [g.inChannels], "conv_transpose2d bias \(bias.shape) for \(g.inChannels) channels")
+        y.withUnsafeMutableBufferPointer { ConvKernels.addChannelBias($0.baseAddress!, bias.value, batch: n, channels: g.inChannels, plane: outHeight * outWidth) }
+    }
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Variable.record(y, inputs) { dy in
+        let dx = input.requiresGrad ? ConvKernels.forward(dy, weight: wt, bias: nil, g) : nil
+        let dw = weight.requiresGrad ? ConvKernels.backwardWeight(dy, gradOutput: x, g) : nil
+        let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
+        return bias == nil ? [dx, dw] : [dx, dw, db]
+    }
+}
+
+/// y = x · Wᵀ + b.   x [N, in], weight [out, in], bias [out] → [N, out]
+public func linear(_ input: Variable, weight: Variable, bias: Variable? = nil) -> Variable {
+    precondition(input.value.rank == 2 && weight.value.rank == 2 && input.shape[1] == weight.shape[1],
+                 "linear input \(input.shape) does not match weight \(weight.shape)")
+    let (n, inFeatures, outFeatures) = (input.shape[0], input.shape[1], weight.shape[0])
+    let x = input.value, w = weight.value
+    var y = Tensor(zeros: [n, outFeatures])
+    if let bias {
+        precondition(bias.shape == [outFeatures], "linear bias \(bias.shape) for \(outFeatures) outputs")
+        y.withUnsafeMutableBufferPointer { yb in
+            bias.value.withUnsafeBufferPointer { bb in
+                for r in 0..<n { for o in 0..<outFeatures { yb[r * outFeatures + o] = bb[o] } }
+            }
+        }
+    }
+    matmulInto(&y, x, w, transposeA: false, transposeB: true, beta: bias == nil ? 0 : 1)
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Variable.record(y, inputs) { dy in
+        var dx: Tensor?, dw: Tensor?
+        if input.requiresGrad {
+            dx = Tensor(zeros: [n, inFeatures])
+            matmulInto(&dx!, dy, w, transposeA: false, transposeB: false, beta: 0)
+        }
+        if weight.requiresGrad {
+            dw = Tensor(zeros: [outFeatures, inFeatures])
+            matmulInto(&dw!, dy, x, transposeA: true, transposeB: false, beta: 0)
+        }
+        let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
+        return bias == nil ? [dx, dw] : [dx, dw, db]
+    }
+}
+
+/// C = A · B for rank-2 A [m, k] and B [k, n].
+public func matmul(_ a: Variable, _ b: Variable) -> Variable {
+    precondition(a.value.rank == 2 && b.value.rank == 2 && a.shape[1] == b.shape[0],
+                 "matmul of shapes \(a.shape) and \(b.shape)")
+    let av = a.value, bv = b.value
+    var c = Tensor(zeros: [a.shape[0], b.shape[1]])
+    matmulInto(&c, av, bv, transposeA: false, transposeB: false, beta: 0)
+    return Variable.record(c, [a, b]) { dc in
+        var da: Tensor?, db: Tensor?
+        if a.requiresGrad { da = Tensor(zeros: av.shape); matmulInto(&da!, dc, bv, transposeA: false, transposeB: true, beta: 0) }
+        if b.requiresGrad { db = Tensor(zeros: bv.shape); matmulInto(&db!, av, dc, transposeA: true, transposeB: false, beta: 0) }
+        return [da, db]
+    }
+}
+
+/// c = op(a) · op(b) + beta · c through sgemm.
+func matmulInto(_ c: inout Tensor, _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, beta: Float) {
+    let m = transposeA ? a.shape[1] : a.shape[0]
+    let k = transposeA ? a.shape[0] : a.shape[1]
+    let n = transposeB ? b.shape[0] : b.shape[1]
+    precondition(c.shape == [m, n], "matmul result shape \(c.shape), expected \([m, n])")
+    c.withUnsafeMutableBufferPointer { cb in
+        a.withUnsafeBufferPointer { ab in
+            b.withUnsafeBufferPointer { bb in
+                sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                      a: ab.baseAddress!, lda: a.shape[1], b: bb.baseAddress!, ldb: b.shape[1],
+                      beta: beta, c: cb.baseAddress!, ldc: n)
+            }
+        }
+    }
+}

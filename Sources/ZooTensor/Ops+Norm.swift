@@ -1,0 +1,175 @@
+import Foundation
+
+/// Batch normalisation over the channel axis 1 of an [N, C] or [N, C, H, W] input.
+///
+/// Training: normalise by the batch mean and (biased) variance, and move the running
+/// statistics toward them by `momentum` (the running variance takes the unbiased batch
+/// variance, as PyTorch does). Evaluation: normalise by the running statistics.
+public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
+                      runningMean: inout Tensor, runningVar: inout Tensor,
+                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Variable {
+    let shape = input.shape
+    precondition(shape.count >= 2, "batch norm expects [N, C, …], got shape \(shape)")
+    let (n, c) = (shape[0], shape[1])
+    let plane = shape.dropFirst(2).reduce(1, *)
+    let m = n * plane
+    precondition(runningMean.shape == [c] && runningVar.shape == [c],
+                 "batch norm running statistics \(runningMean.shape), \(runningVar.shape) for \(c) channels")
+    if let weight { precondition(weight.shape == [c], "batch norm weight \(weight.shape) for \(c) channels") }
+    if let bias { precondition(bias.shape == [c], "batch norm bias \(bias.shape) for \(c) channels") }
+    precondition(!training || m > 1, "batch norm in training needs more than one value per channel, got input \(shape)")
+
+    let x = input.value
+    var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
+    if training {
+        var batchVar = [Float](repeating: 0, count: c)
+        x.withUnsafeBufferPointer { xb in
+            mean.withUnsafeMutableBufferPointer { mb in
+                invStd.withUnsafeMutableBufferPointer { sb in
+                  batchVar.withUnsafeMutableBufferPointer { vb in
+                    parallelFor(c) { ch in
+                        var sum = 0.0
+                        for b in 0..<n { let p = xb.baseAddress! + (b * c + ch) * plane; for i in 0..<plane { sum += Double(p[i]) } }
+                        let mu = sum / Double(m)
+                        var sq = 0.0
+                        for b in 0..<n { let p = xb.baseAddress! + (b * c + ch) * plane; for i in 0..<plane { let d = Double(p[i]) - mu; sq += d * d } }
+                        let variance = sq / Double(m)
+                        mb[ch] = Float(mu)
+                        sb[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+                        vb[ch] = Float(variance)
+                    }
+                  }
+                }
+            }
+        }
+        for ch in 0..<c {
+            let variance = batchVar[ch]
+            runningMean.scalars[ch] = (1 - momentum) * runningMean.scalars[ch] + momentum * mean[ch]
+            runningVar.scalars[ch] = (1 - momentum) * runningVar.scalars[ch] + momentum * variance * Float(m) / Float(m - 1)
+        }
+    } else {
+        for ch in 0..<c {
+            mean[ch] = runningMean.scalars[ch]
+            invStd[ch] = 1 / (runningVar.scalars[ch] + eps).squareRoot()
+        }
+    }
+    let gamma = weight?.value.scalars ?? [Float](repeating: 1, count: c)
+    let beta = bias?.value.scalars ?? [Float](repeating: 0, count: c)
+    let y = Tensor(uninitialized: shape) { out in
+        x.withUnsafeBufferPointer { xb in
+            parallelFor(n * c, minimumPerThread: 8) { job in
+                let ch = job % c
+                let scale = gamma[ch] * invStd[ch], shift = beta[ch] - mean[ch] * scale
+                let src = xb.baseAddress! + job * plane, dst = out.baseAddress! + job * plane
+                for i in 0..<plane { dst[i] = src[i] * scale + shift }
+            }
+        }
+    }
+    let inputs = [input] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
+    return Variable.record(y, inputs) { dy in
+        // Per channel: Σ dy and Σ dy·x̂.
+        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = [Float](repeating: 0, count: c)
+        x.withUnsafeBufferPointer { xb in
+            dy.withUnsafeBufferPointer { db in
+                sumDy.withUnsafeMutableBufferPointer { s1 in
+                    sumDyXhat.withUnsafeMutableBufferPointer { s2 in
+                        parallelFor(c) { ch in
+                            var a = 0.0, b2 = 0.0
+                            for b in 0..<n {
+                                let off = (b * c + ch) * plane
+                                for i in 0..<plane {
+                                    let g = Double(db[off + i])
+                                    a += g
+                                    b2 += g * Double((xb[off + i] - mean[ch]) * invStd[ch])
+                                }
+                            }
+                            s1[ch] = Float(a); s2[ch] = Float(b2)
+                        }
+                    }
+                }
+            }
+        }
+        var dx: Tensor?
+        if input.requiresGrad {
+            dx = Tensor(uninitialized: shape) { out in
+                x.withUnsafeBufferPointer { xb in
+                    dy.withUnsafeBufferPointer { db in
+                        parallelFor(n * c, minimumPerThread: 8) { job in
+                            let ch = job % c
+                            let k = gamma[ch] * invStd[ch]
+                            let off = job * plane
+                            if training {
+                                let meanDy = sumDy[ch] / Float(m), meanDyXhat = sumDyXhat[ch] / Float(m)
+                                for i in 0..<plane {
+                                    let xhat = (xb[off + i] - mean[ch]) * invStd[ch]
+                                    out[off + i] = k * (db[off + i] - meanDy - xhat * meanDyXhat)
+                                }
+                            } else {
+                                for i in 0..<plane { out[off + i] = k * db[off + i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var grads: [Tensor?] = [dx]
+        if weight != nil { grads.append(Tensor(shape: [c], scalars: sumDyXhat)) }
+        if bias != nil { grads.append(Tensor(shape: [c], scalars: sumDy)) }
+        return grads
+    }
+}
+
+/// Local response normalisation across channels (Krizhevsky et al. 2012), as PyTorch:
+/// y_c = x_c / (k + α/n · Σ_{c′ ∈ [c − ⌊n/2⌋, c + ⌊(n−1)/2⌋]} x_{c′}²)^β.
+public func localResponseNorm(_ input: Variable, size: Int, alpha: Float = 1e-4, beta: Float = 0.75,
+                              k: Float = 1) -> Variable {
+    let shape = input.shape
+    precondition(shape.count >= 3, "local response norm expects [N, C, …], got shape \(shape)")
+    precondition(size > 0, "local response norm size must be positive, got \(size)")
+    let (n, c) = (shape[0], shape[1])
+    let plane = shape.dropFirst(2).reduce(1, *)
+    let before = size / 2, after = (size - 1) / 2
+    let x = input.value
+    // scale[c] = k + α/n · Σ window x², per position.
+    var scale = Tensor(zeros: shape)
+    scale.withUnsafeMutableBufferPointer { sb in
+        x.withUnsafeBufferPointer { xb in
+            parallelFor(n * c, minimumPerThread: 8) { job in
+                let (b, ch) = job.quotientAndRemainder(dividingBy: c)
+                let dst = sb.baseAddress! + job * plane
+                for i in 0..<plane { dst[i] = 0 }
+                for other in max(0, ch - before)...min(c - 1, ch + after) {
+                    let src = xb.baseAddress! + (b * c + other) * plane
+                    for i in 0..<plane { dst[i] += src[i] * src[i] }
+                }
+                for i in 0..<plane { dst[i] = k + alpha / Float(size) * dst[i] }
+            }
+        }
+    }
+    let y = x.zipMap(scale) { $0 * powf($1, -beta) }
+    return Variable.record(y, [input]) { dy in
+        // dx_j = dy_j·s_j^−β − (2αβ/n)·x_j·Σ_{c : j ∈ window(c)} dy_c·x_c·s_c^(−β−1)
+        let t = Tensor(uninitialized: shape) { out in
+            for i in 0..<out.count { out[i] = dy.scalars[i] * x.scalars[i] * powf(scale.scalars[i], -beta - 1) }
+        }
+        let dx = Tensor(uninitialized: shape) { out in
+            t.withUnsafeBufferPointer { tb in
+                parallelFor(n * c, minimumPerThread: 8) { job in
+                    let (b, ch) = job.quotientAndRemainder(dividingBy: c)
+                    let off = job * plane
+                    for i in 0..<plane { out[off + i] = 0 }
+                    for other in max(0, ch - after)...min(c - 1, ch + before) {
+                        let src = tb.baseAddress! + (b * c + other) * plane
+                        for i in 0..<plane { out[off + i] += src[i] }
+                    }
+                    let factor = 2 * alpha * beta / Float(size)
+                    for i in 0..<plane {
+                        out[off + i] = dy.scalars[off + i] * powf(scale.scalars[off + i], -beta)
+                            - factor * x.scalars[off + i] * out[off + i]
+                    }
+                }
+            }
+        }
+        return [dx]
+    }
+}

@@ -1,0 +1,34 @@
+/// Max pooling with PyTorch's padding and ceil_mode rules.   [N, C, H, W] → [N, C, OH, OW]
+public func maxPool2d(_ input: Variable, kernel: (Int, Int), stride: (Int, Int)? = nil,
+                      padding: (Int, Int) = (0, 0), ceilMode: Bool = false) -> Variable {
+    extremumPool(input, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode, minimum: false)
+}
+
+/// Min pooling: the smallest element of each window.
+public func minPool2d(_ input: Variable, kernel: (Int, Int), stride: (Int, Int)? = nil,
+                      padding: (Int, Int) = (0, 0), ceilMode: Bool = false) -> Variable {
+    extremumPool(input, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode, minimum: true)
+}
+
+func extremumPool(_ input: Variable, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+                  ceilMode: Bool, minimum: Bool) -> Variable {
+    let g = PoolGeometry(input: input.shape, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+    let (y, indices) = PoolKernels.extremum(input.value, g, minimum: minimum)
+    return Variable.record(y, [input]) { dy in [PoolKernels.extremumBackward(dy, indices: indices, g)] }
+}
+
+/// Average pooling; `countIncludePad` as in PyTorch (padding counts toward the divisor).
+public func avgPool2d(_ input: Variable, kernel: (Int, Int), stride: (Int, Int)? = nil,
+                      padding: (Int, Int) = (0, 0), ceilMode: Bool = false,
+                      countIncludePad: Bool = true) -> Variable {
+    let g = PoolGeometry(input: input.shape, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
+    let y = PoolKernels.average(input.value, g, countIncludePad: countIncludePad)
+    return Variable.record(y, [input]) { dy in [PoolKernels.averageBackward(dy, g, countIncludePad: countIncludePad)] }
+}
+
+/// Adaptive average pooling to a fixed output size; (1, 1) is global average pooling.
+public func adaptiveAvgPool2d(_ input: Variable, outputSize: (Int, Int)) -> Variable {
+    let shape = input.shape
+    let y = PoolKernels.adaptiveAverage(input.value, outputSize: outputSize)
+    return Variable.record(y, [input]) { dy in [PoolKernels.adaptiveAverageBackward(dy, inputShape: shape)] }
+}

@@ -1,0 +1,204 @@
+/// Window sizes of a 2-D pooling: input [N, C, H, W] → output [N, C, OH, OW], with PyTorch's
+/// rule O = ⌊ or ⌈ (I + 2P − K) / S ⌉ + 1, a ceil-mode window kept only if it starts inside
+/// the input or its left padding.
+public struct PoolGeometry: Equatable {
+    public var batch, channels, height, width: Int
+    public var kernelHeight, kernelWidth, strideHeight, strideWidth, padHeight, padWidth: Int
+    public var ceilMode: Bool
+    public var outHeight, outWidth: Int
+
+    public init(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), ceilMode: Bool) {
+        precondition(input.count == 4, "pooling expects an NCHW input, got shape \(input)")
+        precondition(kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0, "invalid pooling kernel \(kernel) or stride \(stride)")
+        precondition(padding.0 * 2 <= kernel.0 && padding.1 * 2 <= kernel.1,
+                     "pooling padding \(padding) must be at most half the kernel \(kernel)")
+        (batch, channels, height, width) = (input[0], input[1], input[2], input[3])
+        (kernelHeight, kernelWidth) = kernel
+        (strideHeight, strideWidth) = stride
+        (padHeight, padWidth) = padding
+        self.ceilMode = ceilMode
+        outHeight = PoolGeometry.outputSize(height, kernel.0, stride.0, padding.0, ceilMode)
+        outWidth = PoolGeometry.outputSize(width, kernel.1, stride.1, padding.1, ceilMode)
+        precondition(outHeight > 0 && outWidth > 0,
+                     "pooling input \(input) is too small for kernel \(kernel) with padding \(padding)")
+    }
+
+    public static func outputSize(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ ceilMode: Bool) -> Int {
+        let span = input + 2 * padding - kernel
+        if span < 0 { return 0 }
+        var size = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+        if ceilMode && (size - 1) * stride >= input + padding { size -= 1 }
+        return size
+    }
+
+    public var inputShape: [Int] { [batch, channels, height, width] }
+    public var outputShape: [Int] { [batch, channels, outHeight, outWidth] }
+}
+
+public enum PoolKernels {
+    /// Max (or, with `minimum`, min) pooling. Returns the output and, per output element,
+    /// the flat index inside its input plane of the chosen element (for backward).
+    public static func extremum(_ input: Tensor, _ g: PoolGeometry, minimum: Bool = false) -> (Tensor, [Int32]) {
+        precondition(input.shape == g.inputShape, "pooling input \(input.shape), expected \(g.inputShape)")
+        let outPlane = g.outHeight * g.outWidth, inPlane = g.height * g.width
+        var indices = [Int32](repeating: 0, count: g.batch * g.channels * outPlane)
+        let output = Tensor(uninitialized: g.outputShape) { out in
+            input.withUnsafeBufferPointer { xb in
+                indices.withUnsafeMutableBufferPointer { ib in
+                    let x = xb.baseAddress!, y = out.baseAddress!, idx = ib.baseAddress!
+                    parallelFor(g.batch * g.channels, minimumPerThread: 4) { plane in
+                        let src = x + plane * inPlane
+                        for oy in 0..<g.outHeight {
+                            let y0 = max(oy * g.strideHeight - g.padHeight, 0)
+                            let y1 = min(oy * g.strideHeight - g.padHeight + g.kernelHeight, g.height)
+                            for ox in 0..<g.outWidth {
+                                let x0 = max(ox * g.strideWidth - g.padWidth, 0)
+                                let x1 = min(ox * g.strideWidth - g.padWidth + g.kernelWidth, g.width)
+                                var best = minimum ? Float.infinity : -Float.infinity
+                                var bestIndex = y0 * g.width + x0
+                                for iy in y0..<y1 {
+                                    for ix in x0..<x1 {
+                                        let v = src[iy * g.width + ix]
+                                        if minimum ? (v < best || v.isNaN) : (v > best || v.isNaN) {
+                                            best = v
+                                            bestIndex = iy * g.width + ix
+                                        }
+                                    }
+                                }
+                                let o = plane * outPlane + oy * g.outWidth + ox
+                                y[o] = best
+                                idx[o] = Int32(bestIndex)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, indices)
+    }
+
+    public static func extremumBackward(_ gradOutput: Tensor, indices: [Int32], _ g: PoolGeometry) -> Tensor {
+        let outPlane = g.outHeight * g.outWidth, inPlane = g.height * g.width
+        var gradInput = Tensor(zeros: g.inputShape)
+        gradInput.withUnsafeMutableBufferPointer { dxb in
+            gradOutput.withUnsafeBufferPointer { dyb in
+                indices.withUnsafeBufferPointer { ib in
+                    let dx = dxb.baseAddress!, dy = dyb.baseAddress!, idx = ib.baseAddress!
+                    parallelFor(g.batch * g.channels, minimumPerThread: 4) { plane in
+                        for o in 0..<outPlane {
+                            dx[plane * inPlane + Int(idx[plane * outPlane + o])] += dy[plane * outPlane + o]
+                        }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+
+    /// The averaging window of output (oy, ox): its clipped bounds and its divisor.
+    @inline(__always)
+    static func averageWindow(_ g: PoolGeometry, _ oy: Int, _ ox: Int, countIncludePad: Bool)
+        -> (y0: Int, y1: Int, x0: Int, x1: Int, divisor: Float) {
+        var y0 = oy * g.strideHeight - g.padHeight, x0 = ox * g.strideWidth - g.padWidth
+        var y1 = min(y0 + g.kernelHeight, g.height + g.padHeight)
+        var x1 = min(x0 + g.kernelWidth, g.width + g.padWidth)
+        let padded = (y1 - y0) * (x1 - x0)
+        y0 = max(y0, 0); x0 = max(x0, 0); y1 = min(y1, g.height); x1 = min(x1, g.width)
+        let divisor = countIncludePad ? padded : (y1 - y0) * (x1 - x0)
+        return (y0, y1, x0, x1, Float(max(divisor, 1)))
+    }
+
+    public static func average(_ input: Tensor, _ g: PoolGeometry, countIncludePad: Bool = true) -> Tensor {
+        precondition(input.shape == g.inputShape, "pooling input \(input.shape), expected \(g.inputShape)")
+        let outPlane = g.outHeight * g.outWidth, inPlane = g.height * g.width
+        return Tensor(uninitialized: g.outputShape) { out in
+            input.withUnsafeBufferPointer { xb in
+                let x = xb.baseAddress!, y = out.baseAddress!
+                parallelFor(g.batch * g.channels, minimumPerThread: 4) { plane in
+                    let src = x + plane * inPlane
+                    for oy in 0..<g.outHeight {
+                        for ox in 0..<g.outWidth {
+                            let w = averageWindow(g, oy, ox, countIncludePad: countIncludePad)
+                            var sum: Float = 0
+                            for iy in w.y0..<max(w.y0, w.y1) {
+                                for ix in w.x0..<max(w.x0, w.x1) { sum += src[iy * g.width + ix] }
+                            }
+                            y[plane * outPlane + oy * g.outWidth + ox] = sum / w.divisor
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public static func averageBackward(_ gradOutput: Tensor, _ g: PoolGeometry, countIncludePad: Bool = true) -> Tensor {
+        let outPlane = g.outHeight * g.outWidth, inPlane = g.height * g.width
+        var gradInput = Tensor(zeros: g.inputShape)
+        gradInput.withUnsafeMutableBufferPointer { dxb in
+            gradOutput.withUnsafeBufferPointer { dyb in
+                let dx = dxb.baseAddress!, dy = dyb.baseAddress!
+                parallelFor(g.batch * g.channels, minimumPerThread: 4) { plane in
+                    let dst = dx + plane * inPlane
+                    for oy in 0..<g.outHeight {
+                        for ox in 0..<g.outWidth {
+                            let w = averageWindow(g, oy, ox, countIncludePad: countIncludePad)
+                            let share = dy[plane * outPlane + oy * g.outWidth + ox] / w.divisor
+                            for iy in w.y0..<max(w.y0, w.y1) {
+                                for ix in w.x0..<max(w.x0, w.x1) { dst[iy * g.width + ix] += share }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+
+    /// Adaptive average pooling: output cell i covers input [⌊i·I/O⌋, ⌈(i+1)·I/O⌉).
+    public static func adaptiveAverage(_ input: Tensor, outputSize: (Int, Int)) -> Tensor {
+        precondition(input.rank == 4, "adaptive pooling expects an NCHW input, got shape \(input.shape)")
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let (oh, ow) = outputSize
+        precondition(oh > 0 && ow > 0 && h > 0 && w > 0, "adaptive pooling of \(input.shape) to \(outputSize)")
+        return Tensor(uninitialized: [n, c, oh, ow]) { out in
+            input.withUnsafeBufferPointer { xb in
+                let x = xb.baseAddress!, y = out.baseAddress!
+                parallelFor(n * c, minimumPerThread: 4) { plane in
+                    let src = x + plane * h * w
+                    for oy in 0..<oh {
+                        let y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh
+                        for ox in 0..<ow {
+                            let x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow
+                            var sum: Float = 0
+                            for iy in y0..<y1 { for ix in x0..<x1 { sum += src[iy * w + ix] } }
+                            y[(plane * oh + oy) * ow + ox] = sum / Float((y1 - y0) * (x1 - x0))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public static func adaptiveAverageBackward(_ gradOutput: Tensor, inputShape: [Int]) -> Tensor {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (oh, ow) = (gradOutput.shape[2], gradOutput.shape[3])
+        var gradInput = Tensor(zeros: inputShape)
+        gradInput.withUnsafeMutableBufferPointer { dxb in
+            gradOutput.withUnsafeBufferPointer { dyb in
+                let dx = dxb.baseAddress!, dy = dyb.baseAddress!
+                parallelFor(n * c, minimumPerThread: 4) { plane in
+                    let dst = dx + plane * h * w
+                    for oy in 0..<oh {
+                        let y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh
+                        for ox in 0..<ow {
+                            let x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow
+                            let share = dy[(plane * oh + oy) * ow + ox] / Float((y1 - y0) * (x1 - x0))
+                            for iy in y0..<y1 { for ix in x0..<x1 { dst[iy * w + ix] += share } }
+                        }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+}

@@ -1,0 +1,96 @@
+/// A node of the autograd graph: a tensor value, and how to send a gradient back to the
+/// variables it was computed from.
+///
+/// Leaves (inputs, parameters) have no backward function; when `requiresGrad` is set
+/// their `grad` accumulates across `backward` calls until cleared. A variable used by
+/// several operations (a skip connection's input) receives the sum of their gradients.
+public final class Variable {
+    public var value: Tensor
+    public var grad: Tensor?
+    /// Whether gradients flow to this variable. Clearing it on a parameter freezes it.
+    public var requiresGrad: Bool
+    @usableFromInline let inputs: [Variable]
+    @usableFromInline let backwardFunction: ((Tensor) -> [Tensor?])?
+
+    /// A leaf variable.
+    public init(_ value: Tensor, requiresGrad: Bool = false) {
+        self.value = value
+        self.requiresGrad = requiresGrad
+        self.inputs = []
+        self.backwardFunction = nil
+    }
+
+    @usableFromInline
+    init(value: Tensor, inputs: [Variable], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.value = value
+        self.requiresGrad = true
+        self.inputs = inputs
+        self.backwardFunction = backward
+    }
+
+    public var shape: [Int] { value.shape }
+
+    /// The result of an operation on `inputs`. The backward function, given the gradient
+    /// of the result, returns one gradient per input (nil where an input needs none); it
+    /// is kept only when grad mode is on and some input requires a gradient.
+    @inlinable
+    public static func record(_ value: Tensor, _ inputs: [Variable],
+                              backward: @escaping (Tensor) -> [Tensor?]) -> Variable {
+        if GradMode.isEnabled && inputs.contains(where: \.requiresGrad) {
+            return Variable(value: value, inputs: inputs, backward: backward)
+        }
+        return Variable(value)
+    }
+
+    /// Reverse-mode differentiation from this variable. `seed` is the gradient of the
+    /// final objective with respect to this value (ones for a scalar loss).
+    public func backward(_ seed: Tensor? = nil) {
+        guard requiresGrad else { return }
+        let seed = seed ?? Tensor(zeros: shape, value: 1)
+        precondition(seed.shape == shape, "gradient of shape \(seed.shape) for a value of shape \(shape)")
+
+        // Topological order by iterative depth-first search.
+        var order: [Variable] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Variable, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
+            stack.append((node, true))
+            for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        for node in order.reversed() {
+            guard let gradient = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            guard let backwardFunction = node.backwardFunction else {
+                if node.grad == nil { node.grad = gradient } else { node.grad!.add(gradient) }
+                continue
+            }
+            let inputGrads = backwardFunction(gradient)
+            precondition(inputGrads.count == node.inputs.count, "backward returned the wrong number of gradients")
+            for (input, inputGrad) in zip(node.inputs, inputGrads) where input.requiresGrad {
+                guard let inputGrad else { continue }
+                precondition(inputGrad.shape == input.shape,
+                             "backward gave a gradient of shape \(inputGrad.shape) for an input of shape \(input.shape)")
+                let key = ObjectIdentifier(input)
+                if pending[key] == nil { pending[key] = inputGrad } else { pending[key]!.add(inputGrad) }
+            }
+        }
+    }
+}
+
+/// Whether operations record the graph. `GradMode.withoutGrad { … }` is inference mode.
+public enum GradMode {
+    nonisolated(unsafe) public private(set) static var isEnabled = true
+
+    /// Runs `body` with recording off; nothing inside keeps a backward function.
+    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = isEnabled
+        isEnabled = false
+        defer { isEnabled = previous }
+        return try body()
+    }
+}
