@@ -37,9 +37,11 @@ let package = Package(
         ], swiftSettings: swift5),
         .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"],
                           path: "Tools/KernelBench", swiftSettings: swift5),
-        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooWeights"],
+        .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooWeights"], path: "Tests/ZooTestSupport",
+                swiftSettings: swift5),
+        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooWeights", "ZooTestSupport"],
                     swiftSettings: swift5),
-        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooWeights", "ZooModels"],
+        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooWeights", "ZooModels", "ZooTestSupport"],
                     swiftSettings: swift5),
     ]
 )

@@ -83,3 +83,11 @@ extension Tensor {
 import Foundation
 @usableFromInline func _log(_ x: Double) -> Double { Foundation.log(x) }
 @usableFromInline func _cos(_ x: Double) -> Double { Foundation.cos(x) }
+
+/// The process-wide generator that initialisers and dropout draw from unless given one,
+/// as `torch.manual_seed` sets PyTorch's. `GlobalRandom.seed(42)` makes a run repeat.
+public enum GlobalRandom {
+    nonisolated(unsafe) public static var generator = Xoshiro256(seed: 0)
+
+    public static func seed(_ seed: UInt64) { generator = Xoshiro256(seed: seed) }
+}

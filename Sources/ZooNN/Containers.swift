@@ -1,0 +1,67 @@
+import ZooTensor
+
+/// Modules applied in order. Children are named "0", "1", … unless names are given
+/// (torchvision's `features.0.weight`, or DenseNet's `features.conv0.weight`).
+public final class Sequential: Module {
+    public init(_ modules: [Module]) {
+        super.init()
+        for (index, module) in modules.enumerated() { register(String(index), module) }
+    }
+
+    public init(named modules: [(String, Module)]) {
+        super.init()
+        for (name, module) in modules { register(name, module) }
+    }
+
+    public func append(_ module: Module, name: String? = nil) {
+        register(name ?? String(children.count), module)
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        children.reduce(input) { $1.module($0) }
+    }
+}
+
+/// y = after(body(x) + shortcut(x)): a residual block. The body's steps are registered
+/// under their own names directly in this module (`conv1`, `bn1`, …), the shortcut under
+/// `shortcutName` (torchvision: `downsample`); no shortcut means identity.
+public final class Residual: Module {
+    let bodyNames: [String]
+    let shortcutName: String?
+    let after: Module?
+
+    public init(body: [(String, Module)], shortcut: Module? = nil, shortcutName: String = "downsample",
+                after: Module? = nil) {
+        bodyNames = body.map(\.0)
+        self.shortcutName = shortcut == nil ? nil : shortcutName
+        self.after = after
+        super.init()
+        for (name, module) in body { register(name, module) }
+        if let shortcut { register(shortcutName, shortcut) }
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        let body = bodyNames.reduce(input) { child($1)!($0) }
+        let skip = shortcutName.map { child($0)!(input) } ?? input
+        let joined = add(body, skip)
+        return after.map { $0(joined) } ?? joined
+    }
+}
+
+/// Parallel branches on one input, joined along channels (an Inception block, a dense layer's
+/// growth).
+public final class Concat: Module {
+    public init(_ branches: [(String, Module)]) {
+        super.init()
+        for (name, module) in branches { register(name, module) }
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        concat(children.map { $0.module(input) })
+    }
+}
+
+/// Passes its input through.
+public final class Identity: Module {
+    public override func forward(_ input: Variable) -> Variable { input }
+}

@@ -1,0 +1,211 @@
+import ZooTensor
+
+/// 2-D convolution, `weight` [C_out, C_in/groups, kH, kW] and optional `bias` [C_out].
+public final class Conv2d: Module {
+    public let weight: Variable
+    public let bias: Variable?
+    public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    public let groups: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0,
+                     "groups \(groups) must divide \(inChannels) input and \(outChannels) output channels")
+        let (w, bound) = Init.pytorchDefault(weight: [outChannels, inChannels / groups, kernel.0, kernel.1],
+                                             using: &GlobalRandom.generator)
+        (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
+        let weight = Variable(w, requiresGrad: true)
+        self.weight = weight
+        self.bias = bias ? Variable(.randomUniform([outChannels], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) : nil
+        super.init()
+        adoptParameter("weight", weight)
+        if let b = self.bias { adoptParameter("bias", b) }
+    }
+
+    /// A square kernel k×k with stride s and padding p.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                            dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
+        self.init(inChannels, outChannels, kernel: (kernel, kernel), stride: (stride, stride),
+                  padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias)
+    }
+
+    public var inChannels: Int { weight.shape[1] * groups }
+    public var outChannels: Int { weight.shape[0] }
+    public var kernel: (Int, Int) { (weight.shape[2], weight.shape[3]) }
+
+    public override func forward(_ input: Variable) -> Variable {
+        conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+}
+
+/// The transpose of Conv2d (PyTorch's ConvTranspose2d), `weight` [C_in, C_out/groups, kH, kW].
+public final class ConvTranspose2d: Module {
+    public let weight: Variable
+    public let bias: Variable?
+    public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int)
+    public let groups: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+                groups: Int = 1, bias: Bool = true) {
+        // PyTorch computes fan_in of this weight from its dimension 1 (C_out/groups)·k·k.
+        let (w, bound) = Init.pytorchDefault(weight: [inChannels, outChannels / groups, kernel.0, kernel.1],
+                                             using: &GlobalRandom.generator)
+        (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (stride, padding, outputPadding, dilation, groups)
+        let weight = Variable(w, requiresGrad: true)
+        self.weight = weight
+        self.bias = bias ? Variable(.randomUniform([outChannels], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) : nil
+        super.init()
+        adoptParameter("weight", weight)
+        if let b = self.bias { adoptParameter("bias", b) }
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        convTranspose2d(input, weight: weight, bias: bias, stride: stride, padding: padding,
+                        outputPadding: outputPadding, dilation: dilation, groups: groups)
+    }
+}
+
+/// y = x·Wᵀ + b, `weight` [out, in], `bias` [out].
+public final class Linear: Module {
+    public let weight: Variable
+    public let bias: Variable?
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        let (w, bound) = Init.pytorchDefault(weight: [outFeatures, inFeatures], using: &GlobalRandom.generator)
+        let weight = Variable(w, requiresGrad: true)
+        self.weight = weight
+        self.bias = bias ? Variable(.randomUniform([outFeatures], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) : nil
+        super.init()
+        adoptParameter("weight", weight)
+        if let b = self.bias { adoptParameter("bias", b) }
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    public override func forward(_ input: Variable) -> Variable { linear(input, weight: weight, bias: bias) }
+}
+
+/// Batch normalisation over channels of [N, C] or [N, C, H, W] (PyTorch's BatchNorm1d/2d):
+/// `weight`, `bias`, and buffers `running_mean`, `running_var`, `num_batches_tracked`.
+public final class BatchNorm: Module {
+    public let weight: Variable
+    public let bias: Variable
+    public let runningMean: Buffer, runningVar: Buffer, batchesTracked: Buffer
+    public let eps: Float, momentum: Float
+
+    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
+        (self.eps, self.momentum) = (eps, momentum)
+        weight = Variable(Tensor(zeros: [channels], value: 1), requiresGrad: true)
+        bias = Variable(Tensor(zeros: [channels]), requiresGrad: true)
+        runningMean = Buffer(Tensor(zeros: [channels]))
+        runningVar = Buffer(Tensor(zeros: [channels], value: 1))
+        batchesTracked = Buffer(Tensor(0), isInteger: true)
+        super.init()
+        adoptParameter("weight", weight)
+        adoptParameter("bias", bias)
+        adoptBuffer("running_mean", runningMean)
+        adoptBuffer("running_var", runningVar)
+        adoptBuffer("num_batches_tracked", batchesTracked)
+    }
+
+    public var channels: Int { weight.shape[0] }
+
+    public override func forward(_ input: Variable) -> Variable {
+        if isTraining && GradMode.isEnabled { batchesTracked.value.scalars[0] += 1 }
+        return batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value, runningVar: &runningVar.value,
+                         training: isTraining, momentum: momentum, eps: eps)
+    }
+}
+
+/// A layer that applies one parameter-free function.
+public final class Lambda: Module {
+    public let kind: String
+    let function: (Variable) -> Variable
+
+    public init(_ kind: String, _ function: @escaping (Variable) -> Variable) {
+        self.kind = kind
+        self.function = function
+    }
+
+    public override func forward(_ input: Variable) -> Variable { function(input) }
+}
+
+public func ReLU() -> Lambda { Lambda("ReLU", relu) }
+public func Sigmoid() -> Lambda { Lambda("Sigmoid", sigmoid) }
+public func Tanh() -> Lambda { Lambda("Tanh", tanh) }
+public func SiLU() -> Lambda { Lambda("SiLU", silu) }
+public func Flatten() -> Lambda { Lambda("Flatten", flatten) }
+
+/// Pooling layers, by kind.
+public final class Pool2d: Module {
+    public enum Kind { case max, min, average(countIncludePad: Bool) }
+    public let kind: Kind
+    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    public let ceilMode: Bool
+
+    public init(_ kind: Kind, kernel: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) {
+        self.kind = kind
+        self.kernel = (kernel, kernel)
+        self.stride = (stride ?? kernel, stride ?? kernel)
+        self.padding = (padding, padding)
+        self.ceilMode = ceilMode
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        switch kind {
+        case .max: return maxPool2d(input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+        case .min: return minPool2d(input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+        case .average(let includePad):
+            return avgPool2d(input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: includePad)
+        }
+    }
+}
+
+public func MaxPool2d(_ kernel: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) -> Pool2d {
+    Pool2d(.max, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+}
+
+public func AvgPool2d(_ kernel: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false,
+                      countIncludePad: Bool = true) -> Pool2d {
+    Pool2d(.average(countIncludePad: countIncludePad), kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+}
+
+/// Adaptive average pooling to `outputSize`; (1, 1) is global average pooling.
+public final class AdaptiveAvgPool2d: Module {
+    public let outputSize: (Int, Int)
+    public init(_ outputSize: (Int, Int)) { self.outputSize = outputSize }
+    public override func forward(_ input: Variable) -> Variable { adaptiveAvgPool2d(input, outputSize: outputSize) }
+}
+
+/// Dropout of elements, or with `channels` of whole channels (Dropout2d).
+public final class Dropout: Module {
+    public let probability: Float
+    public let channels: Bool
+
+    public init(_ probability: Float = 0.5, channels: Bool = false) {
+        precondition(probability >= 0 && probability <= 1, "dropout probability must lie in [0, 1], got \(probability)")
+        self.probability = probability
+        self.channels = channels
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        channels
+            ? channelDropout(input, probability: probability, training: isTraining, using: &GlobalRandom.generator)
+            : dropout(input, probability: probability, training: isTraining, using: &GlobalRandom.generator)
+    }
+}
+
+public final class LocalResponseNorm: Module {
+    public let size: Int
+    public let alpha: Float, beta: Float, k: Float
+
+    public init(size: Int, alpha: Float = 1e-4, beta: Float = 0.75, k: Float = 1) {
+        (self.size, self.alpha, self.beta, self.k) = (size, alpha, beta, k)
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        localResponseNorm(input, size: size, alpha: alpha, beta: beta, k: k)
+    }
+}

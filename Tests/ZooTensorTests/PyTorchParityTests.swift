@@ -1,0 +1,163 @@
+import XCTest
+import ZooTensor
+import ZooTestSupport
+
+/// Forward values and gradients against PyTorch, from fixtures written by
+/// Tools/make_op_fixtures.py.
+final class PyTorchParityTests: XCTestCase {
+    func leaf(_ t: Tensor) -> Variable { Variable(t, requiresGrad: true) }
+
+    func testConv2dMatchesPyTorch() throws {
+        let names = Fixtures.names("ops", prefix: "conv2d_")
+        XCTAssertGreaterThanOrEqual(names.count, 9)
+        for name in names {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x")), w = leaf(try f.require("weight"))
+            let b = config.bool("bias") ? leaf(try f.require("bias")) : nil
+            let y = conv2d(x, weight: w, bias: b, stride: config.pair("stride"), padding: config.pair("padding"),
+                           dilation: config.pair("dilation"), groups: config.int("groups"))
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+            assertClose(w.grad, try f.require("grad_weight"), "\(name) grad_weight")
+            if let b { assertClose(b.grad, try f.require("grad_bias"), "\(name) grad_bias") }
+        }
+    }
+
+    func testConvTranspose2dMatchesPyTorch() throws {
+        let names = Fixtures.names("ops", prefix: "conv_transpose2d_")
+        XCTAssertGreaterThanOrEqual(names.count, 3)
+        for name in names {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x")), w = leaf(try f.require("weight"))
+            let b = config.bool("bias") ? leaf(try f.require("bias")) : nil
+            let y = convTranspose2d(x, weight: w, bias: b, stride: config.pair("stride"), padding: config.pair("padding"),
+                                    outputPadding: config.pair("output_padding"), dilation: config.pair("dilation"),
+                                    groups: config.int("groups"))
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+            assertClose(w.grad, try f.require("grad_weight"), "\(name) grad_weight")
+            if let b { assertClose(b.grad, try f.require("grad_bias"), "\(name) grad_bias") }
+        }
+    }
+
+    func testPoolingMatchesPyTorch() throws {
+        let names = Fixtures.names("ops", prefix: "pool_")
+        XCTAssertGreaterThanOrEqual(names.count, 12)
+        for name in names {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x"))
+            let (kernel, stride, padding) = (config.pair("kernel"), config.pair("stride"), config.pair("padding"))
+            let ceil = config.bool("ceil_mode")
+            let y: Variable
+            switch config["op"] as? String {
+            case "max_pool2d": y = maxPool2d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceil)
+            case "min_pool2d": y = minPool2d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceil)
+            case "avg_pool2d":
+                y = avgPool2d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceil,
+                              countIncludePad: config.bool("count_include_pad"))
+            default: XCTFail("\(name): unknown op \(String(describing: config["op"]))"); continue
+            }
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+        }
+        for name in Fixtures.names("ops", prefix: "adaptive_avg_pool_") {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x"))
+            let y = adaptiveAvgPool2d(x, outputSize: config.pair("output_size"))
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+        }
+    }
+
+    func testBatchNormMatchesPyTorch() throws {
+        let names = Fixtures.names("ops", prefix: "batchnorm")
+        XCTAssertGreaterThanOrEqual(names.count, 4)
+        for name in names {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x")), w = leaf(try f.require("weight")), b = leaf(try f.require("bias"))
+            var mean = try f.require("running_mean_before"), variance = try f.require("running_var_before")
+            let y = batchNorm(x, weight: w, bias: b, runningMean: &mean, runningVar: &variance,
+                              training: config.bool("training"), momentum: config.float("momentum"), eps: config.float("eps"))
+            assertClose(y.value, try f.require("out"), name)
+            assertClose(mean, try f.require("running_mean_after"), "\(name) running_mean")
+            assertClose(variance, try f.require("running_var_after"), "\(name) running_var")
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+            assertClose(w.grad, try f.require("grad_weight"), "\(name) grad_weight")
+            assertClose(b.grad, try f.require("grad_bias"), "\(name) grad_bias")
+        }
+    }
+
+    func testActivationsMatchPyTorch() throws {
+        let ops: [String: (Variable) -> Variable] = [
+            "unary_relu": relu, "unary_sigmoid": sigmoid, "unary_tanh": tanh, "unary_silu": silu,
+            "softmax_0": { softmax($0) }, "softmax_1": { softmax($0) },
+            "log_softmax_0": { logSoftmax($0) }, "log_softmax_1": { logSoftmax($0) },
+        ]
+        for (name, op) in ops.sorted(by: { $0.key < $1.key }) {
+            let (f, _) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x"))
+            let y = op(x)
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+        }
+    }
+
+    func testLocalResponseNormMatchesPyTorch() throws {
+        for name in Fixtures.names("ops", prefix: "lrn_") {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x"))
+            let y = localResponseNorm(x, size: config.int("size"), alpha: config.float("alpha"),
+                                      beta: config.float("beta"), k: config.float("k"))
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
+        }
+    }
+
+    func testBroadcastingMatchesPyTorch() throws {
+        let names = Fixtures.names("ops", prefix: "add_broadcast_") + Fixtures.names("ops", prefix: "mul_broadcast_")
+        XCTAssertEqual(names.count, 8)
+        for name in names {
+            let (f, config) = try Fixtures.load("ops", name)
+            let a = leaf(try f.require("a")), b = leaf(try f.require("b"))
+            let y = config["op"] as? String == "add" ? a + b : a * b
+            assertClose(y.value, try f.require("out"), name)
+            y.backward(try f.require("grad_out"))
+            assertClose(a.grad, try f.require("grad_a"), "\(name) grad_a")
+            assertClose(b.grad, try f.require("grad_b"), "\(name) grad_b")
+        }
+    }
+
+    func testLossesAndLinearMatchPyTorch() throws {
+        for name in Fixtures.names("ops", prefix: "cross_entropy_") {
+            let (f, config) = try Fixtures.load("ops", name)
+            let logits = leaf(try f.require("logits"))
+            let targets = try f.require("target").scalars.map { Int($0) }
+            let loss = crossEntropy(logits, targets: targets, labelSmoothing: config.float("label_smoothing"))
+            assertClose(loss.value, try f.require("out"), name)
+            loss.backward()
+            assertClose(logits.grad, try f.require("grad_logits"), "\(name) grad")
+        }
+        let (m, _) = try Fixtures.load("ops", "mse")
+        let input = leaf(try m.require("input"))
+        let loss = meanSquaredError(input, Variable(try m.require("target")))
+        assertClose(loss.value, try m.require("out"), "mse")
+        loss.backward()
+        assertClose(input.grad, try m.require("grad_input"), "mse grad")
+
+        let (l, _) = try Fixtures.load("ops", "linear_0")
+        let x = leaf(try l.require("x")), w = leaf(try l.require("weight")), b = leaf(try l.require("bias"))
+        let y = linear(x, weight: w, bias: b)
+        assertClose(y.value, try l.require("out"), "linear")
+        y.backward(try l.require("grad_out"))
+        assertClose(x.grad, try l.require("grad_x"), "linear grad_x")
+        assertClose(w.grad, try l.require("grad_weight"), "linear grad_weight")
+        assertClose(b.grad, try l.require("grad_bias"), "linear grad_bias")
+    }
+}
