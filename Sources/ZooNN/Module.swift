@@ -88,7 +88,7 @@ open class Module {
         preconditionFailure("\(type(of: self)) does not implement forward")
     }
 
-    public func callAsFunction(_ input: Variable) -> Variable { forward(input) }
+    public func callAsFunction(_ input: Variable) -> Variable { traced(input) }
 
     /// Training mode (dropout active, batch statistics) for this module and its children.
     public func train(_ on: Bool = true) {
