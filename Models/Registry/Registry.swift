@@ -1,27 +1,102 @@
+import AlexNet
+import DenseNet
+import GoogLeNet
 import LeNet
+import ResNet
+import SENet
+import VGG
 import ZooNN
 
-/// A named model: how to build it and what it expects.
+/// What a model is built for: its classes, its input [C, H, W], and recipe switches.
+public struct ModelOptions {
+    public var classCount: Int
+    public var input: [Int]
+    /// Start every residual branch at zero (last batch norm γ = 0) — Goyal et al. 2017.
+    public var zeroInitResidual = false
+    /// GoogLeNet's two auxiliary classifiers (training only).
+    public var auxiliaryHeads = false
+
+    public init(classCount: Int, input: [Int], zeroInitResidual: Bool = false, auxiliaryHeads: Bool = false) {
+        (self.classCount, self.input, self.zeroInitResidual, self.auxiliaryHeads) = (classCount, input, zeroInitResidual, auxiliaryHeads)
+    }
+}
+
+/// A named model: its family, its defaults, and its builder.
 public struct ModelEntry {
     public let name: String
     public let family: String
     /// [C, H, W] of the input the model is defined for.
     public let defaultInput: [Int]
     public let defaultClassCount: Int
-    /// Builds the model for a class count and an input [C, H, W].
-    public let build: (_ classCount: Int, _ input: [Int]) -> Module
+    let builder: (ModelOptions) -> Module
+
+    public var defaultOptions: ModelOptions { ModelOptions(classCount: defaultClassCount, input: defaultInput) }
+
+    /// Builds the model; `nil` options mean the defaults.
+    public func build(_ options: ModelOptions? = nil) -> Module { builder(options ?? defaultOptions) }
+
+    public func build(classCount: Int, input: [Int]) -> Module { builder(ModelOptions(classCount: classCount, input: input)) }
 }
 
 /// Every model ConvZoo can build, by name.
 public enum ModelRegistry {
-    public static let entries: [ModelEntry] = [
-        ModelEntry(name: "lenet5", family: "LeNet", defaultInput: [1, 28, 28], defaultClassCount: 10) { classes, input in
-            lenet5(classCount: classes, inputChannels: input[0], inputSize: input[1])
-        },
-        ModelEntry(name: "simple_cnn", family: "LeNet", defaultInput: [1, 28, 28], defaultClassCount: 10) { classes, input in
-            simpleCNN(input: input, classCount: classes)
-        },
-    ]
+    static let imageNet = [3, 224, 224], cifar = [3, 32, 32], mnist = [1, 28, 28]
+
+    static func entry(_ name: String, _ family: String, _ input: [Int], classes: Int = 1000,
+                      _ builder: @escaping (ModelOptions) -> Module) -> ModelEntry {
+        ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, builder: builder)
+    }
+
+    public static let entries: [ModelEntry] = {
+        var all: [ModelEntry] = [
+            entry("lenet5", "LeNet", mnist, classes: 10) { lenet5(classCount: $0.classCount, inputChannels: $0.input[0], inputSize: $0.input[1]) },
+            entry("simple_cnn", "LeNet", mnist, classes: 10) { simpleCNN(input: $0.input, classCount: $0.classCount) },
+            entry("alexnet", "AlexNet", imageNet) { alexnet(classCount: $0.classCount, inputChannels: $0.input[0]) },
+        ]
+        for depth in [11, 13, 16, 19] {
+            all.append(entry("vgg\(depth)", "VGG", imageNet) { vgg(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+            all.append(entry("vgg\(depth)_bn", "VGG", imageNet) {
+                vgg(depth: depth, batchNorm: true, classCount: $0.classCount, inputChannels: $0.input[0])
+            })
+        }
+        all.append(entry("googlenet", "GoogLeNet", imageNet) {
+            GoogLeNet(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHeads: $0.auxiliaryHeads)
+        })
+        for depth in [18, 34, 50, 101, 152] {
+            all.append(entry("resnet\(depth)", "ResNet", imageNet) {
+                resnet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0], zeroInitResidual: $0.zeroInitResidual)
+            })
+        }
+        for depth in [18, 34, 50, 101, 152] {
+            all.append(entry("resnetv2_\(depth)", "ResNet", imageNet) { resnetV2(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+        }
+        for depth in [18, 34, 50, 101, 152] {
+            all.append(entry("seresnet\(depth)", "SENet", imageNet) { seresnet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+        }
+        for depth in [121, 161, 169, 201] {
+            all.append(entry("densenet\(depth)", "DenseNet", imageNet) { densenet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+        }
+        for kind in [CIFARNetKind.residual, .plain] {
+            for depth in [20, 32, 44, 56, 110] {
+                all.append(entry("\(kind == .plain ? "plain" : "resnet")\(depth)", "ResNet", cifar, classes: 10) {
+                    cifarResNet(depth: depth, kind: kind, classCount: $0.classCount, inputChannels: $0.input[0],
+                                zeroInitResidual: $0.zeroInitResidual)
+                })
+            }
+        }
+        all.append(entry("preact_resnet110", "ResNet", cifar, classes: 10) {
+            cifarResNet(depth: 110, kind: .preact, classCount: $0.classCount, inputChannels: $0.input[0], zeroInitResidual: $0.zeroInitResidual)
+        })
+        all.append(entry("preact_resnet164", "ResNet", cifar, classes: 10) {
+            cifarResNet(depth: 164, kind: .preact, bottleneck: true, classCount: $0.classCount, inputChannels: $0.input[0],
+                        zeroInitResidual: $0.zeroInitResidual)
+        })
+        for depth in [20, 56] {
+            all.append(entry("se_resnet\(depth)", "SENet", cifar, classes: 10) { cifarSEResNet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+        }
+        all.append(entry("densenet_bc_100", "DenseNet", cifar, classes: 10) { cifarDenseNetBC(depth: 100, classCount: $0.classCount, inputChannels: $0.input[0]) })
+        return all
+    }()
 
     public static var names: [String] { entries.map(\.name) }
 
@@ -36,11 +111,12 @@ public enum ModelRegistry {
 
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
+        for i in 1...a.count {
             var previous = row[0]
             row[0] = i
-            for j in 1...max(b.count, 1) where !b.isEmpty {
+            for j in 1...b.count {
                 let current = row[j]
                 row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
                 previous = current

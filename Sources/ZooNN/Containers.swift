@@ -40,6 +40,9 @@ public final class Residual: Module {
         if let shortcut { register(shortcutName, shortcut) }
     }
 
+    /// The body's modules, in order.
+    public var bodyModules: [Module] { bodyNames.map { child($0)! } }
+
     public override func forward(_ input: Variable) -> Variable {
         let body = bodyNames.reduce(input) { child($1)!($0) }
         let skip = shortcutName.map { child($0)!(input) } ?? input

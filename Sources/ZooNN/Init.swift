@@ -43,6 +43,18 @@ public enum Init {
         return .randomNormal(shape, std: gain * (2 / Float(fanIn + fanOut)).squareRoot(), using: &rng)
     }
 
+    /// N(0, std²) truncated to ±`bound`·std by redrawing (torchvision's GoogLeNet uses ±2σ).
+    public static func truncatedNormal(_ shape: [Int], std: Float, bound: Float = 2, using rng: inout Xoshiro256) -> Tensor {
+        var t = Tensor(zeros: shape)
+        if GlobalRandom.shapesOnly { return t }
+        for i in 0..<t.count {
+            var v: Float
+            repeat { v = rng.nextNormal() } while abs(v) > bound
+            t.scalars[i] = std * v
+        }
+        return t
+    }
+
     public static func constant(_ shape: [Int], _ value: Float) -> Tensor { Tensor(zeros: shape, value: value) }
 
     /// PyTorch's default for Conv and Linear: weight kaiming_uniform(a = √5), i.e.

@@ -36,6 +36,10 @@ public final class Conv2d: Module {
     public override func forward(_ input: Variable) -> Variable {
         conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
+
+    public override func inputProblem(_ shape: [Int]) -> String? {
+        spatialProblem(shape, channels: inChannels, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    }
 }
 
 /// The transpose of Conv2d (PyTorch's ConvTranspose2d), `weight` [C_in, C_out/groups, kH, kW].
@@ -85,6 +89,10 @@ public final class Linear: Module {
     public var outFeatures: Int { weight.shape[0] }
 
     public override func forward(_ input: Variable) -> Variable { linear(input, weight: weight, bias: bias) }
+
+    public override func inputProblem(_ shape: [Int]) -> String? {
+        shape.count == 2 && shape[1] == inFeatures ? nil : "it expects \(inFeatures) features, not \(shape.dropFirst().reduce(1, *))"
+    }
 }
 
 /// Batch normalisation over channels of [N, C] or [N, C, H, W] (PyTorch's BatchNorm1d/2d):
@@ -94,9 +102,11 @@ public final class BatchNorm: Module {
     public let bias: Variable
     public let runningMean: Buffer, runningVar: Buffer, batchesTracked: Buffer
     public let eps: Float, momentum: Float
+    /// Whether a ReLU follows (timm's BatchNormAct2d: same keys, activation built in).
+    public let appliesReLU: Bool
 
-    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
-        (self.eps, self.momentum) = (eps, momentum)
+    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, appliesReLU: Bool = false) {
+        (self.eps, self.momentum, self.appliesReLU) = (eps, momentum, appliesReLU)
         weight = Variable(Tensor(zeros: [channels], value: 1), requiresGrad: true)
         bias = Variable(Tensor(zeros: [channels]), requiresGrad: true)
         runningMean = Buffer(Tensor(zeros: [channels]))
@@ -114,8 +124,13 @@ public final class BatchNorm: Module {
 
     public override func forward(_ input: Variable) -> Variable {
         if isTraining && GradMode.isEnabled { batchesTracked.value.scalars[0] += 1 }
-        return batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value, runningVar: &runningVar.value,
-                         training: isTraining, momentum: momentum, eps: eps)
+        let normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,
+                                   runningVar: &runningVar.value, training: isTraining, momentum: momentum, eps: eps)
+        return appliesReLU ? relu(normalised) : normalised
+    }
+
+    public override func inputProblem(_ shape: [Int]) -> String? {
+        shape.count >= 2 && shape[1] == channels ? nil : "it expects \(channels) channels"
     }
 }
 
@@ -161,6 +176,10 @@ public final class Pool2d: Module {
             return avgPool2d(input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: includePad)
         }
     }
+
+    public override func inputProblem(_ shape: [Int]) -> String? {
+        spatialProblem(shape, channels: nil, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+    }
 }
 
 public func MaxPool2d(_ kernel: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) -> Pool2d {
@@ -177,6 +196,10 @@ public final class AdaptiveAvgPool2d: Module {
     public let outputSize: (Int, Int)
     public init(_ outputSize: (Int, Int)) { self.outputSize = outputSize }
     public override func forward(_ input: Variable) -> Variable { adaptiveAvgPool2d(input, outputSize: outputSize) }
+
+    public override func inputProblem(_ shape: [Int]) -> String? {
+        shape.count == 4 && shape[2] > 0 && shape[3] > 0 ? nil : "it expects a non-empty [N, C, H, W] input"
+    }
 }
 
 /// Dropout of elements, or with `channels` of whole channels (Dropout2d).

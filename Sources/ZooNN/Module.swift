@@ -90,6 +90,10 @@ open class Module {
 
     public func callAsFunction(_ input: Variable) -> Variable { traced(input) }
 
+    /// Why this layer cannot take an input of `shape`, or nil when it can. Layers with
+    /// shape rules override this; it is checked before every call.
+    open func inputProblem(_ shape: [Int]) -> String? { nil }
+
     /// Training mode (dropout active, batch statistics) for this module and its children.
     public func train(_ on: Bool = true) {
         isTraining = on

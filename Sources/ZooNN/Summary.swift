@@ -31,6 +31,7 @@ extension Module {
         let wasTraining = isTraining
         eval()
         defer { train(wasTraining) }
+        ShapeCheck.name(self)
         SummaryTrace.rows = [:]
         defer { SummaryTrace.rows = nil }
         _ = GradMode.withoutGrad { self(Variable(Tensor(zeros: [1] + input))) }
@@ -55,6 +56,7 @@ extension Module {
             case .average: return "AvgPool2d"
             }
         }
+        if let norm = self as? BatchNorm { return norm.appliesReLU ? "BatchNorm+ReLU" : "BatchNorm" }
         if self is Dropout { return (self as! Dropout).channels ? "Dropout2d" : "Dropout" }
         return String(describing: type(of: self))
     }
@@ -77,6 +79,7 @@ extension Module {
 
     /// Calls `forward`, noting the output when a summary is being traced.
     func traced(_ input: Variable) -> Variable {
+        if let problem = inputProblem(input.shape) { ShapeCheck.fail(self, input: input.shape, problem) }
         let output = forward(input)
         if SummaryTrace.rows != nil && children.isEmpty {
             SummaryTrace.rows![ObjectIdentifier(self), default: []].append((output.shape, macs(input: input.shape, output: output.shape)))

@@ -63,11 +63,23 @@ public struct Xoshiro256: RandomNumberGenerator, Equatable, Codable {
 }
 
 extension Tensor {
-    /// Samples from N(mean, std²).
+    /// Samples from N(mean, std²), two values per Box–Muller draw.
     public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1,
                                     using rng: inout Xoshiro256) -> Tensor {
         var t = Tensor(zeros: shape)
-        for i in 0..<t.count { t.scalars[i] = mean + std * rng.nextNormal() }
+        if GlobalRandom.shapesOnly { return t }
+        t.withUnsafeMutableBufferPointer { out in
+            var i = 0
+            while i < out.count {
+                var u1 = Float(rng.next() >> 40) * (1.0 / 16_777_216.0)
+                if u1 < 1e-30 { u1 = 1e-30 }
+                let u2 = Float(rng.next() >> 40) * (1.0 / 16_777_216.0)
+                let radius = (-2 * logf(u1)).squareRoot(), angle = 2 * Float.pi * u2
+                out[i] = mean + std * radius * cosf(angle)
+                if i + 1 < out.count { out[i + 1] = mean + std * radius * sinf(angle) }
+                i += 2
+            }
+        }
         return t
     }
 
@@ -75,12 +87,16 @@ extension Tensor {
     public static func randomUniform(_ shape: [Int], low: Float, high: Float,
                                      using rng: inout Xoshiro256) -> Tensor {
         var t = Tensor(zeros: shape)
-        for i in 0..<t.count { t.scalars[i] = low + (high - low) * rng.nextUniform() }
+        if GlobalRandom.shapesOnly { return t }
+        t.withUnsafeMutableBufferPointer { out in
+            for i in 0..<out.count { out[i] = low + (high - low) * rng.nextUniform() }
+        }
         return t
     }
 }
 
 import Foundation
+
 @usableFromInline func _log(_ x: Double) -> Double { Foundation.log(x) }
 @usableFromInline func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 
@@ -88,6 +104,17 @@ import Foundation
 /// as `torch.manual_seed` sets PyTorch's. `GlobalRandom.seed(42)` makes a run repeat.
 public enum GlobalRandom {
     nonisolated(unsafe) public static var generator = Xoshiro256(seed: 0)
+    /// While set, random tensors come out as zeros and draw nothing (see `shapesOnly(_:)`).
+    nonisolated(unsafe) public private(set) static var shapesOnly = false
 
     public static func seed(_ seed: UInt64) { generator = Xoshiro256(seed: seed) }
+
+    /// Runs `body` with random initialisation skipped: models built inside have zero
+    /// weights of the right shapes (for counting parameters or tracing shapes), fast.
+    public static func shapesOnly<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = shapesOnly
+        shapesOnly = true
+        defer { shapesOnly = previous }
+        return try body()
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZooModels
 import ZooNN
+import ZooTensor
 
 @main
 struct Zoo: ParsableCommand {
@@ -43,7 +44,7 @@ extension Zoo {
         func run() {
             let width = ModelRegistry.names.map(\.count).max() ?? 0
             for entry in ModelRegistry.entries {
-                let model = entry.build(entry.defaultClassCount, entry.defaultInput)
+                let model = GlobalRandom.shapesOnly { entry.build() }
                 print(entry.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                       + grouped(model.parameterCount).leftPadded(14) + " params")
             }
@@ -70,7 +71,8 @@ extension Zoo {
                 }
                 shape = parts.map { $0! }
             }
-            let network = entry.build(classCount ?? entry.defaultClassCount, shape)
+            ShapeCheck.failure = { fail($0) }
+            let network = GlobalRandom.shapesOnly { entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
             let summary = network.summary(input: shape)
             json ? printJSON(summary) : printTable(summary)
         }

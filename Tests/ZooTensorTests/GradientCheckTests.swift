@@ -1,5 +1,5 @@
 import XCTest
-@testable import ZooTensor
+import ZooTensor
 
 /// Central-difference gradient checks of every op, with a negative control: an op whose
 /// backward is deliberately wrong must fail the same checker.

@@ -1,0 +1,67 @@
+import Foundation
+import GoogLeNet
+import XCTest
+import ZooModels
+import ZooNN
+import ZooTensor
+
+/// Every registry model runs an eval forward pass and a training step with finite results.
+/// CIFAR-size models always; ImageNet-size ones (batch 1) when ZOO_SLOW_TESTS=1.
+final class ModelRunTests: XCTestCase {
+    static let slow = ProcessInfo.processInfo.environment["ZOO_SLOW_TESTS"] == "1"
+
+    func runOnce(_ entry: ModelEntry, batch: Int) {
+        GlobalRandom.seed(3)
+        let classCount = 7
+        let model = entry.build(ModelOptions(classCount: classCount, input: entry.defaultInput, auxiliaryHeads: entry.name == "googlenet"))
+        var rng = Xoshiro256(seed: 4)
+        let images = Variable(Tensor.randomNormal([batch] + entry.defaultInput, using: &rng))
+        let labels = (0..<batch).map { $0 % classCount }
+
+        model.eval()
+        let logits = GradMode.withoutGrad { model(images) }
+        XCTAssertEqual(logits.shape, [batch, classCount], entry.name)
+        XCTAssertTrue(logits.value.allFinite, "\(entry.name): eval logits are not finite")
+
+        model.train()
+        let parameters = model.namedParameters()
+        let before = parameters.map(\.variable.value)
+        let optimizer = SGD(parameters.map(\.variable), learningRate: 0.01, momentum: 0.9)
+        var loss: Variable
+        if let googlenet = model as? GoogLeNet {
+            let (main, auxiliary) = googlenet.forwardWithAuxiliary(images)
+            XCTAssertEqual(auxiliary.count, 2, "googlenet: auxiliary heads in training")
+            loss = crossEntropy(main, targets: labels)
+            for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: labels), by: 0.3) }
+        } else {
+            loss = crossEntropy(model(images), targets: labels)
+        }
+        XCTAssertTrue(loss.value.scalar.isFinite, "\(entry.name): loss \(loss.value.scalar)")
+        loss.backward()
+        let withGradient = parameters.filter { $0.variable.grad != nil }.count
+        XCTAssertEqual(withGradient, parameters.count, "\(entry.name): every parameter gets a gradient")
+        optimizer.step()
+        let changed = zip(parameters, before).filter { $0.0.variable.value != $0.1 }.count
+        XCTAssertGreaterThan(changed, parameters.count / 2, "\(entry.name): the step updates the weights")
+        XCTAssertTrue(parameters.allSatisfy { $0.variable.value.allFinite }, "\(entry.name): weights stay finite")
+    }
+
+    func testSmallModelsForwardAndTrainingStep() {
+        let small = ModelRegistry.entries.filter { $0.defaultInput[1] <= 32 }
+        XCTAssertEqual(small.count, 17)
+        for entry in small { runOnce(entry, batch: 2) }
+    }
+
+    func testCIFARNetsTakeFashionMNISTSizedInput() {
+        for name in ["resnet20", "plain20", "preact_resnet110", "densenet_bc_100", "se_resnet20"] {
+            let model = ModelRegistry.entry(name)!.build(classCount: 10, input: [1, 28, 28])
+            model.eval()
+            XCTAssertEqual(GradMode.withoutGrad { model(Variable(Tensor(zeros: [2, 1, 28, 28]))) }.shape, [2, 10], name)
+        }
+    }
+
+    func testImageNetModelsForwardAndTrainingStep() throws {
+        try XCTSkipUnless(Self.slow, "set ZOO_SLOW_TESTS=1 to run every ImageNet-size model")
+        for entry in ModelRegistry.entries where entry.defaultInput[1] > 32 { runOnce(entry, batch: 1) }
+    }
+}

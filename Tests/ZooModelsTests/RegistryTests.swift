@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+import ZooModels
+import ZooNN
+import ZooTensor
+import ZooTestSupport
+
+/// Parameter counts, multiply-accumulates and state_dict keys against the references.
+final class RegistryTests: XCTestCase {
+    func build(_ name: String, classCount: Int? = nil) throws -> Module {
+        let entry = try XCTUnwrap(ModelRegistry.entry(name), "no registry entry '\(name)'")
+        return GlobalRandom.shapesOnly {
+            entry.build(classCount: classCount ?? entry.defaultClassCount, input: entry.defaultInput)
+        }
+    }
+
+    func testParameterCountsEqualTheReferences() throws {
+        // torchvision's documented counts; timm's measured with timm 1.0.31 (Tools/make_model_fixtures.py);
+        // the CIFAR nets' from He et al. 2016 Table 6 (0.27M, 0.85M) with option A shortcuts.
+        let expected: [String: Int] = [
+            "alexnet": 61_100_840, "vgg11": 132_863_336, "vgg16": 138_357_544, "vgg16_bn": 138_365_992,
+            "googlenet": 6_624_904, "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+            "resnet101": 44_549_160, "resnet152": 60_192_808, "densenet121": 7_978_856, "densenet169": 14_149_480,
+            "densenet201": 20_013_928, "resnetv2_50": 25_549_352, "seresnet50": 28_088_024, "lenet5": 61_706,
+        ]
+        for (name, count) in expected.sorted(by: { $0.key < $1.key }) {
+            XCTAssertEqual(try build(name).parameterCount, count, name)
+        }
+        XCTAssertEqual(Double(try build("resnet20").parameterCount) / 1e6, 0.27, accuracy: 0.005)
+        XCTAssertEqual(Double(try build("resnet56").parameterCount) / 1e6, 0.85, accuracy: 0.005)
+        XCTAssertEqual(try build("plain56").parameterCount, try build("resnet56").parameterCount,
+                       "option A shortcuts add no parameters")
+    }
+
+    func testStateDictKeysAndShapesEqualPyTorch() throws {
+        let url = Fixtures.root.appendingPathComponent("models/state_dict_keys.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let references = json["keys"] as! [String: [[Any]]]
+        let counts = json["params"] as! [String: Int]
+        XCTAssertEqual(references.count, 20)
+        for (name, reference) in references.sorted(by: { $0.key < $1.key }) {
+            let model = try build(name)
+            let ours = model.stateEntries().map { "\($0.key) \($0.tensor.shape)" }
+            let theirs = reference.map { "\($0[0] as! String) \(($0[1] as! [Int]))" }
+            XCTAssertEqual(ours, theirs, "\(name): keys, shapes and order")
+            XCTAssertEqual(model.parameterCount, counts[name], name)
+        }
+    }
+
+    func testMultiplyAccumulatesMatchTorchvision() throws {
+        // torchvision's published GFLOPS (multiply-accumulates of convs and linear layers) at 224×224.
+        let expected: [String: Double] = [
+            "alexnet": 0.714, "vgg16": 15.47, "googlenet": 1.498, "resnet18": 1.814, "resnet50": 4.089, "densenet121": 2.834,
+        ]
+        for (name, giga) in expected.sorted(by: { $0.key < $1.key }) {
+            let macs = Double(try build(name).summary(input: [3, 224, 224]).macs) / 1e9
+            XCTAssertEqual(macs, giga, accuracy: giga * 0.01, name)
+        }
+    }
+
+    func testSummaryFollowsTheOutputSizeFormula() throws {
+        // O = (I − K + 2P)/S + 1: 28×28 with K 5, P 2 → 28, pool → 14, K 5 → 10, pool → 5.
+        let summary = try build("lenet5").summary(input: [1, 28, 28])
+        let convs = summary.layers.filter { $0.kind == "Conv2d" }
+        XCTAssertEqual(convs.map(\.outputShape), [[6, 28, 28], [16, 10, 10]])
+        XCTAssertEqual(summary.layers.filter { $0.kind == "MaxPool2d" }.map(\.outputShape), [[6, 14, 14], [16, 5, 5]])
+        // (K·K·C_in + 1)·C_out parameters; K·K·C_in·C_out·O·O multiply-accumulates.
+        XCTAssertEqual(convs.map(\.parameters), [(5 * 5 * 1 + 1) * 6, (5 * 5 * 6 + 1) * 16])
+        XCTAssertEqual(convs.map(\.macs), [5 * 5 * 1 * 6 * 28 * 28, 5 * 5 * 6 * 16 * 10 * 10])
+        XCTAssertEqual(summary.parameters, summary.layers.reduce(0) { $0 + $1.parameters })
+        // The paper's 32×32 geometry: C1 unpadded, 32 − 5 + 1 = 28.
+        let paper = GlobalRandom.shapesOnly { ModelRegistry.entry("lenet5")!.build(classCount: 10, input: [1, 32, 32]) }
+        XCTAssertEqual(paper.summary(input: [1, 32, 32]).layers.filter { $0.kind == "Conv2d" }.map(\.outputShape),
+                       [[6, 28, 28], [16, 10, 10]])
+    }
+
+    func testUnknownNamesGetASuggestion() {
+        XCTAssertEqual(ModelRegistry.suggestion(for: "resnet51"), "resnet50")
+        XCTAssertEqual(ModelRegistry.suggestion(for: "VGG16"), "vgg16")
+        XCTAssertNil(ModelRegistry.suggestion(for: "transformer"))
+        XCTAssertEqual(Set(ModelRegistry.names).count, ModelRegistry.names.count, "names are unique")
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Write the state_dict keys and shapes of the reference models, for ConvZoo's naming tests.
+
+    /opt/zoo-venv/bin/python Tools/make_model_fixtures.py   # a Python with torch, torchvision, timm
+
+torchvision models come from torchvision.models, resnetv2_* and seresnet* from timm. Writes
+Tests/Fixtures/models/state_dict_keys.json: {model: [[key, [shape...]], ...]} in state_dict order,
+and the parameter counts: {"params": {model: count}}.
+"""
+import json
+import os
+
+import timm
+import torchvision.models as tvm
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "models", "state_dict_keys.json")
+
+TORCHVISION = ["alexnet", "vgg11", "vgg16", "vgg16_bn", "googlenet", "resnet18", "resnet34", "resnet50",
+               "resnet101", "resnet152", "densenet121", "densenet161", "densenet169", "densenet201"]
+TIMM = ["resnetv2_18", "resnetv2_50", "resnetv2_101", "seresnet18", "seresnet50", "seresnet152"]
+
+
+def build(name):
+    if name in TIMM:
+        return timm.create_model(name, pretrained=False)
+    if name == "googlenet":
+        return tvm.googlenet(weights=None, aux_logits=False, init_weights=False)
+    return getattr(tvm, name)(weights=None)
+
+
+def main():
+    keys, params = {}, {}
+    for name in TORCHVISION + TIMM:
+        model = build(name)
+        keys[name] = [[k, list(v.shape)] for k, v in model.state_dict().items()]
+        params[name] = sum(p.numel() for p in model.parameters())
+        print(f"{name}: {len(keys[name])} keys, {params[name]:,} parameters")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump({"keys": keys, "params": params, "timm": timm.__version__}, f, separators=(",", ":"))
+    print(f"wrote {OUT} ({os.path.getsize(OUT):,} bytes)")
+
+
+if __name__ == "__main__":
+    main()
