@@ -57,5 +57,6 @@ let package = Package(
                     swiftSettings: swift5),
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "GoogLeNet", "ZooTestSupport"],
                     swiftSettings: swift5),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo"], swiftSettings: swift5),
     ]
 )
