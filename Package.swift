@@ -57,6 +57,7 @@ let package = Package(
                     swiftSettings: swift5),
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "GoogLeNet", "ZooTestSupport"],
                     swiftSettings: swift5),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo"], swiftSettings: swift5),
+        .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooModels", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
     ]
 )

@@ -100,6 +100,15 @@ public enum ModelRegistry {
 
     public static var names: [String] { entries.map(\.name) }
 
+    /// The module paths of a model's classifier: its last layer with parameters, and
+    /// GoogLeNet's auxiliary classifiers when it has them.
+    public static func classifierPaths(of model: Module) -> [String] {
+        let leaves = model.namedModules().filter { $0.module.children.isEmpty && !$0.module.parameters.isEmpty }
+        guard let last = leaves.last else { return [] }
+        let auxiliary = ["aux1.fc2", "aux2.fc2"].filter { model.module(at: $0) != nil }
+        return [last.name] + auxiliary
+    }
+
     public static func entry(_ name: String) -> ModelEntry? { entries.first { $0.name == name } }
 
     /// The registry name closest to `name` by edit distance, if any is close.

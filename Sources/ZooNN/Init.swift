@@ -64,3 +64,20 @@ public enum Init {
         return (weight, 1 / Float(fans(shape).fanIn).squareRoot())
     }
 }
+
+extension Module {
+    /// Re-draws the parameters of this module's convolutions and linear layers with PyTorch's
+    /// default initialisation (a fresh classifier head, say).
+    public func resetParameters(using rng: inout Xoshiro256) {
+        for (_, module) in namedModules() {
+            let weight = (module as? Conv2d)?.weight ?? (module as? Linear)?.weight
+            let bias = (module as? Conv2d)?.bias ?? (module as? Linear)?.bias
+            guard let weight else { continue }
+            let (w, bound) = Init.pytorchDefault(weight: weight.shape, using: &rng)
+            weight.value = w
+            bias?.value = .randomUniform(bias!.shape, low: -bound, high: bound, using: &rng)
+        }
+    }
+
+    public func resetParameters() { resetParameters(using: &GlobalRandom.generator) }
+}

@@ -2,9 +2,10 @@ import Foundation
 import ZooTensor
 
 /// A problem with a weight or tensor file, phrased as one sentence naming the file.
-public struct WeightFileError: Error, CustomStringConvertible {
+public struct WeightFileError: LocalizedError, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+    public var errorDescription: String? { description }
 }
 
 /// The safetensors format: an 8-byte little-endian header length N, N bytes of JSON
@@ -68,7 +69,7 @@ public struct SafeTensors {
                 guard let n = (v as? NSNumber)?.intValue, n >= 0 else { throw fail("tensor '\(key)' has an invalid data offset") }
                 return n
             }
-            guard let width = elementWidth(dtype) else { throw WeightFileError("'\(name)': tensor '\(key)' has dtype \(dtype), which ConvZoo does not read (F32, F16, BF16, F64, I64, I32, U8 are read)") }
+            guard let width = elementWidth(dtype) else { throw WeightFileError("'\(name)': tensor '\(key)' has dtype \(dtype), which ConvZoo does not read (F32, F16, BF16, F64 and integer types are read)") }
             var count = 1
             for d in shape {
                 let (product, overflow) = count.multipliedReportingOverflow(by: d)
@@ -100,7 +101,8 @@ public struct SafeTensors {
         case "F32", "I32": return 4
         case "F16", "BF16": return 2
         case "F64", "I64": return 8
-        case "U8": return 1
+        case "U8", "I8", "BOOL": return 1
+        case "I16": return 2
         default: return nil
         }
     }
@@ -114,7 +116,9 @@ public struct SafeTensors {
             case "F16": return (0..<raw.count / 2).map { halfToFloat(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian) }
             case "I64": return (0..<raw.count / 8).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             case "I32": return (0..<raw.count / 4).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
-            case "U8": return raw.map { Float($0) }
+            case "U8", "BOOL": return raw.map { Float($0) }
+            case "I8": return raw.map { Float(Int8(bitPattern: $0)) }
+            case "I16": return (0..<raw.count / 2).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
             default: return []
             }
         }
@@ -157,12 +161,21 @@ public struct SafeTensors {
     /// truncated file at `path`.
     public func write(to path: String, integerNames: Set<String> = []) throws {
         let data = try encoded(integerNames: integerNames)
+        try AtomicFile.write(data, to: path)
+    }
+}
+
+/// Writes a file through a temporary file beside it and a rename, so a crash never leaves a
+/// truncated file at the destination.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         do {
             try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary) }
-            else { try FileManager.default.moveItem(at: temporary, to: url) }
+            guard rename(temporary.path, url.path) == 0 else {
+                throw WeightFileError(String(cString: strerror(errno)))
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw WeightFileError("cannot write '\(path)': \(error.localizedDescription)")

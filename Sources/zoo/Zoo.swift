@@ -9,13 +9,18 @@ struct Zoo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "ConvZoo: the classic convolutional networks, on the CPU.",
-        subcommands: [List.self, Summary.self])
+        subcommands: [List.self, Summary.self, Convert.self, Forward.self])
 }
 
 /// Prints one sentence to stderr and exits with status 1.
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(("zoo: " + message + "\n").data(using: .utf8)!)
     exit(1)
+}
+
+/// Layer shape errors become one sentence and exit status 1 instead of a crash.
+func installErrorHandlers() {
+    ShapeCheck.failure = { fail($0) }
 }
 
 func lookUp(_ name: String) -> ModelEntry {
@@ -71,7 +76,7 @@ extension Zoo {
                 }
                 shape = parts.map { $0! }
             }
-            ShapeCheck.failure = { fail($0) }
+            installErrorHandlers()
             let network = GlobalRandom.shapesOnly { entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
             let summary = network.summary(input: shape)
             json ? printJSON(summary) : printTable(summary)

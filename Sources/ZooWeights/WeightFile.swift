@@ -1,0 +1,125 @@
+import Foundation
+import ZooNN
+import ZooTensor
+
+/// Weight files: safetensors (ConvZoo's own format) and PyTorch checkpoints, recognised by
+/// their content, loaded into a model strictly or with its classifier replaced.
+public enum WeightFile {
+    /// Metadata keys ConvZoo writes into a safetensors header.
+    public enum MetadataKey {
+        public static let architecture = "architecture", classCount = "class_count", input = "input"
+        public static let labels = "labels", preprocessing = "preprocessing"
+    }
+
+    /// The tensors and metadata of a safetensors file or a PyTorch checkpoint.
+    public static func read(_ path: String) throws -> SafeTensors {
+        guard FileManager.default.isReadableFile(atPath: path),
+              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            throw WeightFileError("cannot read '\(path)': no such file or not readable")
+        }
+        guard !data.isEmpty else { throw WeightFileError("'\(path)' is empty") }
+        if ZipArchive.looksLikeZip(data) || data.first == 0x80 {
+            return SafeTensors(tensors: try TorchCheckpoint.decode(data, name: path))
+        }
+        return try SafeTensors.decode(data, name: path)
+    }
+
+    /// Writes the model's parameters and buffers (PyTorch state_dict keys and order) to a
+    /// safetensors file, atomically, with `metadata` in the header.
+    public static func save(_ model: Module, to path: String, metadata: [String: String] = [:]) throws {
+        let entries = model.stateEntries()
+        var header = metadata
+        header["format"] = "pt"
+        try SafeTensors(tensors: entries.map { ($0.key, $0.tensor) }, metadata: header)
+            .write(to: path, integerNames: Set(entries.filter(\.isInteger).map(\.key)))
+    }
+
+    /// Old names of renamed keys, mapped to current ones: a DataParallel `module.` prefix, and
+    /// torchvision's pre-0.3 DenseNet layer names (`denselayer1.norm.1.weight` → `norm1.weight`).
+    static func normalise(_ key: String, strippingModulePrefix: Bool) -> String {
+        var key = strippingModulePrefix ? String(key.dropFirst("module.".count)) : key
+        if key.contains("denselayer") {
+            for part in ["norm", "relu", "conv"] {
+                for n in ["1", "2"] { key = key.replacingOccurrences(of: ".\(part).\(n).", with: ".\(part)\(n).") }
+            }
+        }
+        return key
+    }
+
+    /// The outcome of a load: the keys dropped, as one line to tell the user (or nil).
+    public struct LoadNote { public var message: String }
+
+    /// Loads `file`'s tensors into `model`. Strict: every key of the model must be present
+    /// with its shape, and no other key. With `replaceClassifier`, the layers at
+    /// `classifierPaths` whose shapes differ are left as initialised (a new head), and the
+    /// returned note says so. Checkpoint keys of GoogLeNet's auxiliary heads are ignored by a
+    /// model built without them; a missing `num_batches_tracked` (old checkpoints) is allowed.
+    @discardableResult
+    public static func load(_ file: SafeTensors, from path: String, into model: Module, architecture: String,
+                            classifierPaths: [String], replaceClassifier: Bool) throws -> LoadNote? {
+        let strip = !file.tensors.isEmpty && file.tensors.allSatisfy { $0.name.hasPrefix("module.") }
+        var incoming: [String: Tensor] = [:]
+        var order: [String] = []
+        for (name, tensor) in file.tensors {
+            let key = normalise(name, strippingModulePrefix: strip)
+            incoming[key] = tensor
+            order.append(key)
+        }
+        let entries = model.namedParameters().map { ($0.name, $0.variable.value.shape) } + model.namedBuffers().map { ($0.name, $0.buffer.value.shape) }
+        let expected = Dictionary(uniqueKeysWithValues: entries)
+        func isClassifier(_ key: String) -> Bool { classifierPaths.contains { key.hasPrefix($0 + ".") } }
+
+        var missing = entries.map(\.0).filter { incoming[$0] == nil && !$0.hasSuffix("num_batches_tracked") }
+        var unexpected = order.filter { expected[$0] == nil }
+        let auxiliary = unexpected.filter { $0.hasPrefix("aux1.") || $0.hasPrefix("aux2.") }
+        if architecture == "googlenet" && !auxiliary.isEmpty && model.child("aux1") == nil {
+            unexpected.removeAll { auxiliary.contains($0) }
+        }
+        var mismatched = entries.compactMap { key, shape -> (String, [Int], [Int])? in
+            guard let found = incoming[key]?.shape, found != shape else { return nil }
+            return (key, shape, found)
+        }
+        var dropped: [String] = []
+        if replaceClassifier {
+            dropped = mismatched.map(\.0).filter(isClassifier) + missing.filter(isClassifier)
+            mismatched.removeAll { isClassifier($0.0) }
+            missing.removeAll(where: isClassifier)
+            unexpected.removeAll(where: isClassifier)
+        }
+        if !missing.isEmpty || !unexpected.isEmpty || !mismatched.isEmpty {
+            throw WeightFileError(mismatchSentence(path: path, architecture: architecture, missing: missing, unexpected: unexpected,
+                                                   mismatched: mismatched, classifier: classifierPaths, replaceClassifier: replaceClassifier))
+        }
+        let droppedSet = Set(dropped)
+        for (key, variable) in model.namedParameters() where !droppedSet.contains(key) {
+            variable.value = incoming[key]!
+        }
+        for (key, buffer) in model.namedBuffers() where !droppedSet.contains(key) {
+            if let value = incoming[key] { buffer.value = value }
+        }
+        guard !dropped.isEmpty else { return nil }
+        let found = file.tensors.first { isClassifier(normalise($0.name, strippingModulePrefix: strip)) && $0.name.hasSuffix("weight") }?.tensor.shape.first
+        return LoadNote(message: "replaced the \(found.map { "\($0)-class " } ?? "")classifier of '\(path)' (\(dropped.joined(separator: ", "))) with a new, freshly initialised head")
+    }
+
+    static func mismatchSentence(path: String, architecture: String, missing: [String], unexpected: [String],
+                                 mismatched: [(String, [Int], [Int])], classifier: [String], replaceClassifier: Bool) -> String {
+        func list(_ items: [String]) -> String {
+            items.prefix(4).joined(separator: ", ") + (items.count > 4 ? " and \(items.count - 4) more" : "")
+        }
+        func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : word.hasSuffix("h") ? "es" : "s")" }
+        let classifierOnly = missing.isEmpty && unexpected.isEmpty && mismatched.allSatisfy { m in classifier.contains { m.0.hasPrefix($0 + ".") } }
+        if classifierOnly && !replaceClassifier, let weight = mismatched.first(where: { $0.0.hasSuffix("weight") }) ?? mismatched.first {
+            return "'\(path)' has a \(weight.2.first ?? 0)-class classifier (\(weight.0) \(weight.2)) but the \(architecture) model has \(weight.1.first ?? 0) classes; pass --num-classes to replace the classifier with a new head"
+        }
+        var parts: [String] = []
+        if !missing.isEmpty { parts.append("\(plural(missing.count, "missing key")) (\(list(missing)))") }
+        if !unexpected.isEmpty { parts.append("\(plural(unexpected.count, "unexpected key")) (\(list(unexpected)))") }
+        if !mismatched.isEmpty {
+            parts.append("\(plural(mismatched.count, "shape mismatch"))" + " (" + list(mismatched.map { "\($0.0): expected \($0.1), found \($0.2)" }) + ")")
+        }
+        let foreign = missing.count + mismatched.count > (missing.count + mismatched.count + unexpected.count) / 2 && !missing.isEmpty && !unexpected.isEmpty
+        let lead = foreign ? "'\(path)' holds weights for another architecture than \(architecture)" : "'\(path)' does not match the \(architecture) model"
+        return lead + ": " + parts.joined(separator: "; ")
+    }
+}
