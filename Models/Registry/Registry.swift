@@ -29,6 +29,15 @@ public struct ModelEntry {
     public let defaultInput: [Int]
     public let defaultClassCount: Int
     let builder: (ModelOptions) -> Module
+    /// Why the model cannot be built for an input [C, H, W], if it cannot.
+    let inputRule: ([Int]) -> String?
+
+    /// Why the model cannot be built for `input` [C, H, W], or nil. (Inputs too small for a
+    /// layer are reported by that layer when it runs.)
+    public func inputProblem(_ input: [Int]) -> String? {
+        guard input.count == 3, input.allSatisfy({ $0 > 0 }) else { return "an input must be C×H×W with positive sizes" }
+        return inputRule(input)
+    }
 
     public var defaultOptions: ModelOptions { ModelOptions(classCount: defaultClassCount, input: defaultInput) }
 
@@ -43,14 +52,19 @@ public enum ModelRegistry {
     static let imageNet = [3, 224, 224], cifar = [3, 32, 32], mnist = [1, 28, 28]
 
     static func entry(_ name: String, _ family: String, _ input: [Int], classes: Int = 1000,
+                      rule: @escaping ([Int]) -> String? = { _ in nil },
                       _ builder: @escaping (ModelOptions) -> Module) -> ModelEntry {
-        ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, builder: builder)
+        ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, builder: builder, inputRule: rule)
     }
 
     public static let entries: [ModelEntry] = {
         var all: [ModelEntry] = [
-            entry("lenet5", "LeNet", mnist, classes: 10) { lenet5(classCount: $0.classCount, inputChannels: $0.input[0], inputSize: $0.input[1]) },
-            entry("simple_cnn", "LeNet", mnist, classes: 10) { simpleCNN(input: $0.input, classCount: $0.classCount) },
+            entry("lenet5", "LeNet", mnist, classes: 10, rule: { input in
+                [28, 32].contains(input[1]) && input[1] == input[2] ? nil : "lenet5 takes 28×28 or 32×32 inputs, not \(input[1])×\(input[2])"
+            }) { lenet5(classCount: $0.classCount, inputChannels: $0.input[0], inputSize: $0.input[1]) },
+            entry("simple_cnn", "LeNet", mnist, classes: 10, rule: { input in
+                input[1] >= 4 && input[2] >= 4 ? nil : "simple_cnn's two 2×2 poolings need an input of at least 4×4, not \(input[1])×\(input[2])"
+            }) { simpleCNN(input: $0.input, classCount: $0.classCount) },
             entry("alexnet", "AlexNet", imageNet) { alexnet(classCount: $0.classCount, inputChannels: $0.input[0]) },
         ]
         for depth in [11, 13, 16, 19] {

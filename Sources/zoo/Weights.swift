@@ -26,6 +26,7 @@ func loadModel(_ name: String, weights weightsPath: String, classCount requested
     }
     let classCount = requested ?? file.metadata[WeightFile.MetadataKey.classCount].flatMap(Int.init) ?? entry.defaultClassCount
     let shape = input ?? entry.defaultInput
+    if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
     let model = GlobalRandom.shapesOnly { entry.build(classCount: classCount, input: shape) }
     if requested != nil {
         // The model was built without random draws; a replaced head needs real initial weights.

@@ -76,6 +76,7 @@ extension Zoo {
                 }
                 shape = parts.map { $0! }
             }
+            if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             installErrorHandlers()
             let network = GlobalRandom.shapesOnly { entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
             let summary = network.summary(input: shape)

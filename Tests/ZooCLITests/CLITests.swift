@@ -12,9 +12,11 @@ final class CLITests: XCTestCase {
         return folder.appendingPathComponent("zoo")
     }()
 
-    func run(_ arguments: [String]) throws -> Result {
+    func run(_ arguments: [String]) throws -> Result { try Self.run(arguments) }
+
+    static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = Self.zoo
+        process.executableURL = zoo
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
