@@ -709,6 +709,17 @@ def check_load(args):
     model = build_model(args.model, c, (h, w), classes, args.reference_fallback)
     raw, meta = read_safetensors(args.weights)
     sd = OrderedDict((k, v.float() if v.is_floating_point() else v) for k, v in raw.items())
+    # load_state_dict(strict=True) quietly fills in a missing num_batches_tracked, so compare key sets first
+    want = model.state_dict()
+    missing, unexpected = [k for k in want if k not in sd], [k for k in sd if k not in want]
+    if missing or unexpected:
+        print(f"check-load {args.model}: FAILED, {args.weights} has {len(missing)} missing and {len(unexpected)} "
+              f"unexpected keys\n  missing: {missing[:10]}\n  unexpected: {unexpected[:10]}")
+        sys.exit(1)
+    odd = [k for k in want if not want[k].is_floating_point() and raw[k].dtype != want[k].dtype]
+    if odd:
+        print(f"check-load {args.model}: note: {len(odd)} integer buffers stored as "
+              f"{TORCH_TO_ST[raw[odd[0]].dtype]} instead of {TORCH_TO_ST[want[odd[0]].dtype]} (e.g. {odd[0]})")
     try:
         model.load_state_dict(sd, strict=True)
     except RuntimeError as e:

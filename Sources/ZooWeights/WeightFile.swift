@@ -18,6 +18,9 @@ public enum WeightFile {
             throw WeightFileError("cannot read '\(path)': no such file or not readable")
         }
         guard !data.isEmpty else { throw WeightFileError("'\(path)' is empty") }
+        // safetensors: an 8-byte header length, then a JSON object. (Its first byte can be 0x80,
+        // like a pickle's, so the JSON brace decides.)
+        if data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{") { return try SafeTensors.decode(data, name: path) }
         if ZipArchive.looksLikeZip(data) || data.first == 0x80 {
             return SafeTensors(tensors: try TorchCheckpoint.decode(data, name: path))
         }

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import ZooTensor
-@testable import ZooWeights
+import ZooWeights
 import ZooTestSupport
 
 /// The restricted unpickler and the zip reader on hand-made inputs.

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import ZooTensor
-@testable import ZooWeights
+import ZooWeights
 
 /// Builds safetensors bytes by hand, including broken ones.
 enum Craft {
@@ -72,6 +72,16 @@ final class SafeTensorsTests: XCTestCase {
         assertRejected(Craft.safetensors(header: #"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: Craft.floats([1, 2])),
                        "dtype C64, which ConvZoo does not read")
         assertRejected(Craft.safetensors(header: #"{"a":{"dtype":"F32","shape":[2]}}"#), "lacks dtype, shape or data_offsets")
+    }
+
+    /// A header of 128 bytes starts the file with 0x80, a pickle's first byte: still safetensors.
+    func testFormatIsRecognisedByContent() throws {
+        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        let padded = header + String(repeating: " ", count: 128 - header.utf8.count)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-0x80-\(getpid()).bin").path
+        try Craft.safetensors(header: padded, data: Craft.floats([3, 4])).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try WeightFile.read(path)["a"]?.scalars, [3, 4])
     }
 
     func testWriteIsAtomicAndLeavesNoTemporaryFile() throws {

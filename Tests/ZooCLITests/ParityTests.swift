@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+import ZooTensor
+import ZooWeights
+import ZooTestSupport
+
+/// `zoo forward` against PyTorch on reference fixtures written by Tools/make_parity_fixtures.py
+/// (one folder per model: weights.safetensors, weights.pth, weights-legacy.pth, io.safetensors).
+/// The default run uses the small committed ones (Tests/Fixtures/parity, copied to a scratch
+/// folder); Tools/parity points ZOO_PARITY_DIR at fixtures it generates for the large models.
+final class ParityTests: XCTestCase {
+    func testEveryFixtureMatchesPyTorch() throws {
+        var root = ProcessInfo.processInfo.environment["ZOO_PARITY_DIR"] ?? ""
+        if root.isEmpty {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-parity-\(UUID().uuidString)")
+            try FileManager.default.copyItem(at: Fixtures.root.appendingPathComponent("parity"), to: scratch)
+            root = scratch.path
+        }
+        defer { if ProcessInfo.processInfo.environment["ZOO_PARITY_DIR"] == nil { try? FileManager.default.removeItem(atPath: root) } }
+        let models = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
+            .filter { FileManager.default.fileExists(atPath: "\(root)/\($0)/io.safetensors") }
+        XCTAssertFalse(models.isEmpty, "no fixtures under \(root)")
+        for model in models {
+            let folder = "\(root)/\(model)"
+            let io = try SafeTensors.read("\(folder)/io.safetensors")
+            let expected = try XCTUnwrap(io["output"], "\(model): io.safetensors has no output")
+            var outputs: [String: Tensor] = [:]
+            for weights in ["weights.safetensors", "weights.pth", "weights-legacy.pth"] where FileManager.default.fileExists(atPath: "\(folder)/\(weights)") {
+                let out = "\(folder)/out-\(weights).safetensors"
+                let result = try CLITests.run(["forward", "--model", model, "--weights", "\(folder)/\(weights)",
+                                                "--input", "\(folder)/io.safetensors", "--output", out])
+                XCTAssertEqual(result.status, 0, "\(model) \(weights): \(result.stderr)")
+                guard result.status == 0 else { continue }
+                let y = try XCTUnwrap(try SafeTensors.read(out)["output"])
+                outputs[weights] = y
+                let worst = zip(y.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
+                let bound = 1e-4 * max(1, expected.maxAbs)
+                XCTAssertEqual(y.shape, expected.shape, "\(model) \(weights)")
+                XCTAssertLessThanOrEqual(worst, bound, "\(model) \(weights): max |Δ| \(worst), bound \(bound)")
+                print("parity \(model) \(weights): max |Δ| = \(worst), max |output| = \(expected.maxAbs)")
+            }
+            XCTAssertNotNil(outputs["weights.pth"], "\(model): no .pth fixture")
+            for (name, y) in outputs where name != "weights.safetensors" {
+                XCTAssertEqual(y, outputs["weights.safetensors"], "\(model): \(name) and weights.safetensors give different outputs")
+            }
+            // Saved by ConvZoo: the Tools script loads it into PyTorch with strict=True; here it must
+            // come back bit for bit.
+            let saved = "\(folder)/convzoo.safetensors"
+            let converted = try CLITests.run(["convert", "\(folder)/weights.pth", saved, "--model", model])
+            XCTAssertEqual(converted.status, 0, "\(model) convert: \(converted.stderr)")
+            let original = try SafeTensors.read("\(folder)/weights.safetensors"), copy = try SafeTensors.read(saved)
+            XCTAssertEqual(copy.tensors.map(\.name), original.tensors.map(\.name), "\(model): keys and order")
+            for ((name, a), (_, b)) in zip(original.tensors, copy.tensors) where a.scalars.map(\.bitPattern) != b.scalars.map(\.bitPattern) {
+                XCTFail("\(model): \(name) differs after saving")
+            }
+        }
+    }
+}
