@@ -39,6 +39,17 @@ public struct ModelEntry {
         return inputRule(input)
     }
 
+    /// The preprocessing of the model's published weights (or, for the small nets, of plain
+    /// [0, 1] images at their own size).
+    public var preprocessing: Preprocessing {
+        switch family {
+        case _ where defaultInput[1] <= 32: return .unnormalised(channels: defaultInput[0])
+        case _ where name.hasPrefix("resnetv2_"): return .timmHalf
+        case _ where name.hasPrefix("seresnet"): return .timmImageNet
+        default: return .imageNet
+        }
+    }
+
     public var defaultOptions: ModelOptions { ModelOptions(classCount: defaultClassCount, input: defaultInput) }
 
     /// Builds the model; `nil` options mean the defaults.

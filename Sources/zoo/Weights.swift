@@ -11,6 +11,8 @@ struct LoadedModel {
     let model: Module
     let classCount: Int
     let input: [Int]
+    /// The weight file's metadata.
+    let metadata: [String: String]
 }
 
 /// Builds `name` for `input` and loads `weightsPath` into it. The class count is
@@ -39,7 +41,7 @@ func loadModel(_ name: String, weights weightsPath: String, classCount requested
             FileHandle.standardError.write(("zoo: " + note.message + "\n").data(using: .utf8)!)
         }
     } catch { fail("\(error)") }
-    return LoadedModel(entry: entry, model: model, classCount: classCount, input: shape)
+    return LoadedModel(entry: entry, model: model, classCount: classCount, input: shape, metadata: file.metadata)
 }
 
 extension Zoo {
@@ -51,15 +53,29 @@ extension Zoo {
         @Argument(help: "The safetensors file to write.") var destination: String
         @Option(help: "The model the weights belong to (see 'zoo list').") var model: String
         @Option(name: .customLong("num-classes"), help: "Replace the classifier with a new head of N classes.") var classCount: Int?
+        @Option(help: "A text file of class names, one per line, in class-index order, to store with the weights.") var labels: String?
 
         func run() {
             installErrorHandlers()
             let loaded = loadModel(model, weights: source, classCount: classCount)
-            let metadata = [
+            let source = loaded.metadata
+            var metadata = [
                 WeightFile.MetadataKey.architecture: loaded.entry.name,
                 WeightFile.MetadataKey.classCount: String(loaded.classCount),
                 WeightFile.MetadataKey.input: loaded.input.map(String.init).joined(separator: "x"),
+                WeightFile.MetadataKey.preprocessing: source[WeightFile.MetadataKey.preprocessing] ?? loaded.entry.preprocessing.json,
             ]
+            if let labelSet = source[WeightFile.MetadataKey.labels], classCount == nil { metadata[WeightFile.MetadataKey.labels] = labelSet }
+            if let labels {
+                guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else { fail("cannot read the label file '\(labels)'") }
+                let names = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                    .reversed().drop(while: \.isEmpty).reversed()
+                guard names.count == loaded.classCount else {
+                    fail("the label file '\(labels)' has \(names.count) names, but the model has \(loaded.classCount) classes")
+                }
+                let data = try! JSONSerialization.data(withJSONObject: Array(names))
+                metadata[WeightFile.MetadataKey.labels] = String(decoding: data, as: UTF8.self)
+            }
             do { try WeightFile.save(loaded.model, to: destination, metadata: metadata) } catch { fail("\(error)") }
         }
     }

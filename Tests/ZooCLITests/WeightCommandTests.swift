@@ -109,6 +109,22 @@ final class WeightCommandTests: XCTestCase {
                          "--output", path("y.safetensors"), "--num-classes", "10"], saying: "size reaches zero")
     }
 
+    func testBrokenSafetensorsGetOneSentence() throws {
+        try input([1, 1, 28, 28])
+        let floats = Craft.floats([1, 2])
+        let files: [(String, Data, String)] = [
+            ("long-header.safetensors", Craft.safetensors(header: "{}", headerLength: 4096), "runs past the end of the file"),
+            ("overlap.safetensors", Craft.safetensors(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: floats), "overlap"),
+            ("outside.safetensors", Craft.safetensors(header: #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: floats), "outside the 8 data bytes"),
+            ("dtype.safetensors", Craft.safetensors(header: #"{"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}}"#, data: floats), "dtype F8_E4M3, which ConvZoo does not read"),
+        ]
+        for (name, bytes, expected) in files {
+            try bytes.write(to: URL(fileURLWithPath: path(name)))
+            try assertFails(["forward", "--model", "lenet5", "--weights", path(name), "--input", path("x.safetensors"),
+                             "--output", path("y.safetensors")], saying: expected)
+        }
+    }
+
     func testATorchCheckpointWithAForbiddenGlobalIsRefused() throws {
         let evil = CheckpointFixtures.zip([("archive/data.pkl", CheckpointFixtures.pickle(global: "os\nsystem\n")), ("archive/data/0", Data(count: 8))])
         try evil.write(to: URL(fileURLWithPath: path("evil.pth")))
@@ -118,5 +134,21 @@ final class WeightCommandTests: XCTestCase {
                                          claimedSize: ["archive/data/0": 1 << 30])
         try big.write(to: URL(fileURLWithPath: path("big.pth")))
         try assertFails(["convert", path("big.pth"), path("y.safetensors"), "--model", "lenet5"], saying: "more than the file holds")
+    }
+}
+
+extension WeightCommandTests {
+    func testConvertStoresLabelsAndPreprocessing() throws {
+        _ = try plainWeights("lenet5", classes: 3, file: "w.safetensors")
+        try "shirt\ntrouser\nbag\n".write(toFile: path("labels.txt"), atomically: true, encoding: .utf8)
+        let result = try run(["convert", path("w.safetensors"), path("c.safetensors"), "--model", "lenet5", "--num-classes", "3",
+                              "--labels", path("labels.txt")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let metadata = try SafeTensors.read(path("c.safetensors")).metadata
+        XCTAssertEqual(metadata["labels"], #"["shirt","trouser","bag"]"#)
+        XCTAssertEqual(Preprocessing(json: metadata["preprocessing"] ?? ""), Preprocessing.unnormalised(channels: 1))
+        try "a\nb\n".write(toFile: path("two.txt"), atomically: true, encoding: .utf8)
+        try assertFails(["convert", path("w.safetensors"), path("y.safetensors"), "--model", "lenet5", "--num-classes", "3",
+                         "--labels", path("two.txt")], saying: "has 2 names, but the model has 3 classes")
     }
 }

@@ -2,22 +2,7 @@ import Foundation
 import XCTest
 import ZooTensor
 import ZooWeights
-
-/// Builds safetensors bytes by hand, including broken ones.
-enum Craft {
-    static func safetensors(header: String, data: Data = Data(), headerLength: UInt64? = nil) -> Data {
-        var bytes = Data()
-        let json = Data(header.utf8)
-        withUnsafeBytes(of: (headerLength ?? UInt64(json.count)).littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(json)
-        bytes.append(data)
-        return bytes
-    }
-
-    static func floats(_ values: [Float]) -> Data {
-        values.withUnsafeBufferPointer { Data(buffer: $0) }
-    }
-}
+import ZooTestSupport
 
 final class SafeTensorsTests: XCTestCase {
     func testRoundTripKeepsOrderValuesMetadataAndIntegers() throws {

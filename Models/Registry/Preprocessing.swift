@@ -1,0 +1,44 @@
+import Foundation
+
+/// How an image becomes a model's input: resize the shorter side, center crop, scale to
+/// [0, 1], normalise per channel — torchvision's evaluation transforms. Stored as JSON in a
+/// weight file's `preprocessing` metadata.
+public struct Preprocessing: Codable, Equatable {
+    /// The shorter side after resizing (nil: no resize).
+    public var resize: Int?
+    /// The side of the center crop (nil: no crop).
+    public var crop: Int?
+    public var interpolation: String
+    public var mean: [Float]
+    public var std: [Float]
+    /// Convert to one gray channel first.
+    public var grayscale: Bool
+
+    public init(resize: Int?, crop: Int?, interpolation: String = "bilinear", mean: [Float], std: [Float], grayscale: Bool = false) {
+        (self.resize, self.crop, self.interpolation, self.mean, self.std, self.grayscale) = (resize, crop, interpolation, mean, std, grayscale)
+    }
+
+    /// torchvision's ImageNet evaluation: Resize(256), CenterCrop(224), ImageNet mean and std.
+    public static let imageNet = Preprocessing(resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+    /// timm's resnetv2 weights: crop_pct 0.95 at 224 (resize 235), bicubic, mean = std = 0.5.
+    public static let timmHalf = Preprocessing(resize: 235, crop: 224, interpolation: "bicubic", mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+    /// timm's seresnet50 weights: crop_pct 0.95 at 224, bicubic, ImageNet mean and std.
+    public static let timmImageNet = Preprocessing(resize: 235, crop: 224, interpolation: "bicubic", mean: imageNet.mean, std: imageNet.std)
+
+    /// Small images at their own size, scaled to [0, 1] only.
+    public static func unnormalised(channels: Int) -> Preprocessing {
+        Preprocessing(resize: nil, crop: nil, mean: Array(repeating: 0, count: channels), std: Array(repeating: 1, count: channels),
+                      grayscale: channels == 1)
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    public init?(json: String) {
+        guard let value = try? JSONDecoder().decode(Preprocessing.self, from: Data(json.utf8)) else { return nil }
+        self = value
+    }
+}
