@@ -4,6 +4,7 @@ import GoogLeNet
 import LeNet
 import ResNet
 import SENet
+import ZooImage
 import VGG
 import ZooNN
 

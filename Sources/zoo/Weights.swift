@@ -4,6 +4,7 @@ import ZooModels
 import ZooNN
 import ZooTensor
 import ZooWeights
+import ZooImage
 
 /// A registry model with weights loaded from a file, as the user asked for it.
 struct LoadedModel {

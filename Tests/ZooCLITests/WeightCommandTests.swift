@@ -4,6 +4,7 @@ import ZooModels
 import ZooNN
 import ZooTensor
 import ZooWeights
+import ZooImage
 import ZooTestSupport
 
 /// `zoo forward` and `zoo convert` on good and bad weight files.
