@@ -42,9 +42,12 @@ public struct ModelEntry {
 
     /// The preprocessing of the model's published weights (or, for the small nets, of plain
     /// [0, 1] images at their own size).
-    public var preprocessing: Preprocessing {
+    public var preprocessing: Preprocessing { preprocessing(for: defaultInput) }
+
+    /// The preprocessing for the model built for `input` [C, H, W].
+    public func preprocessing(for input: [Int]) -> Preprocessing {
         switch family {
-        case _ where defaultInput[1] <= 32: return .unnormalised(channels: defaultInput[0])
+        case _ where input[1] <= 32: return .unnormalised(input: input)
         case _ where name.hasPrefix("resnetv2_"): return .timmHalf
         case _ where name.hasPrefix("seresnet"): return .timmImageNet
         default: return .imageNet

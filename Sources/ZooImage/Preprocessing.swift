@@ -6,6 +6,8 @@ import Foundation
 public struct Preprocessing: Codable, Equatable {
     /// The shorter side after resizing (nil: no resize).
     public var resize: Int?
+    /// An exact size [H, W] to resize to, ignoring the aspect ratio (small models' inputs).
+    public var size: [Int]?
     /// The side of the center crop (nil: no crop).
     public var crop: Int?
     public var interpolation: String
@@ -14,8 +16,10 @@ public struct Preprocessing: Codable, Equatable {
     /// Convert to one gray channel first.
     public var grayscale: Bool
 
-    public init(resize: Int?, crop: Int?, interpolation: String = "bilinear", mean: [Float], std: [Float], grayscale: Bool = false) {
-        (self.resize, self.crop, self.interpolation, self.mean, self.std, self.grayscale) = (resize, crop, interpolation, mean, std, grayscale)
+    public init(resize: Int? = nil, size: [Int]? = nil, crop: Int?, interpolation: String = "bilinear", mean: [Float], std: [Float],
+                grayscale: Bool = false) {
+        (self.resize, self.size, self.crop, self.interpolation) = (resize, size, crop, interpolation)
+        (self.mean, self.std, self.grayscale) = (mean, std, grayscale)
     }
 
     /// torchvision's ImageNet evaluation: Resize(256), CenterCrop(224), ImageNet mean and std.
@@ -25,10 +29,10 @@ public struct Preprocessing: Codable, Equatable {
     /// timm's seresnet50 weights: crop_pct 0.95 at 224, bicubic, ImageNet mean and std.
     public static let timmImageNet = Preprocessing(resize: 235, crop: 224, interpolation: "bicubic", mean: imageNet.mean, std: imageNet.std)
 
-    /// Small images at their own size, scaled to [0, 1] only.
-    public static func unnormalised(channels: Int) -> Preprocessing {
-        Preprocessing(resize: nil, crop: nil, mean: Array(repeating: 0, count: channels), std: Array(repeating: 1, count: channels),
-                      grayscale: channels == 1)
+    /// Small models: resize to the input size [C, H, W] exactly, scale to [0, 1], no normalisation.
+    public static func unnormalised(input: [Int]) -> Preprocessing {
+        Preprocessing(size: [input[1], input[2]], crop: nil, mean: Array(repeating: 0, count: input[0]),
+                      std: Array(repeating: 1, count: input[0]), grayscale: input[0] == 1)
     }
 
     public var json: String {

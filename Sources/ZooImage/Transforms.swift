@@ -10,6 +10,9 @@ extension Preprocessing {
             current = Image(width: current.width, height: current.height, channels: 3, pixels: current.pixels.flatMap { [$0, $0, $0] })
         }
         let filter = ResizeFilter(rawValue: interpolation) ?? .bilinear
+        if let size, size.count == 2, size != [current.height, current.width] {
+            current = current.resized(width: size[1], height: size[0], filter: filter)
+        }
         if let resize { current = current.resized(shorterSide: resize, filter: filter) }
         if let crop { current = current.centerCropped(width: crop, height: crop) }
         return current.normalizedTensor(mean: mean, std: std)

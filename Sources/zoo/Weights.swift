@@ -28,7 +28,8 @@ func loadModel(_ name: String, weights weightsPath: String, classCount requested
         fail("'\(weightsPath)' holds \(architecture) weights, not \(entry.name) weights")
     }
     let classCount = requested ?? file.metadata[WeightFile.MetadataKey.classCount].flatMap(Int.init) ?? entry.defaultClassCount
-    let shape = input ?? entry.defaultInput
+    let stored = file.metadata[WeightFile.MetadataKey.input]?.split(separator: "x").compactMap { Int($0) }
+    let shape = input ?? (stored?.count == 3 ? stored! : entry.defaultInput)
     if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
     let model = GlobalRandom.shapesOnly { entry.build(classCount: classCount, input: shape) }
     if requested != nil {
@@ -64,7 +65,7 @@ extension Zoo {
                 WeightFile.MetadataKey.architecture: loaded.entry.name,
                 WeightFile.MetadataKey.classCount: String(loaded.classCount),
                 WeightFile.MetadataKey.input: loaded.input.map(String.init).joined(separator: "x"),
-                WeightFile.MetadataKey.preprocessing: source[WeightFile.MetadataKey.preprocessing] ?? loaded.entry.preprocessing.json,
+                WeightFile.MetadataKey.preprocessing: source[WeightFile.MetadataKey.preprocessing] ?? loaded.entry.preprocessing(for: loaded.input).json,
             ]
             if let labelSet = source[WeightFile.MetadataKey.labels], classCount == nil { metadata[WeightFile.MetadataKey.labels] = labelSet }
             if let labels {

@@ -147,7 +147,7 @@ extension WeightCommandTests {
         XCTAssertEqual(result.status, 0, result.stderr)
         let metadata = try SafeTensors.read(path("c.safetensors")).metadata
         XCTAssertEqual(metadata["labels"], #"["shirt","trouser","bag"]"#)
-        XCTAssertEqual(Preprocessing(json: metadata["preprocessing"] ?? ""), Preprocessing.unnormalised(channels: 1))
+        XCTAssertEqual(Preprocessing(json: metadata["preprocessing"] ?? ""), Preprocessing.unnormalised(input: [1, 28, 28]))
         try "a\nb\n".write(toFile: path("two.txt"), atomically: true, encoding: .utf8)
         try assertFails(["convert", path("w.safetensors"), path("y.safetensors"), "--model", "lenet5", "--num-classes", "3",
                          "--labels", path("two.txt")], saying: "has 2 names, but the model has 3 classes")

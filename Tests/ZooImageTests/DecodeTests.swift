@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+import ZooImage
+import ZooTensor
+import ZooTestSupport
+import ZooWeights
+
+/// Decoded pixels against Pillow's (Tools/make_image_fixtures.py): PNG exactly, JPEG within ±1.
+final class DecodeTests: XCTestCase {
+    func files(_ folder: String, _ extensions: [String]) throws -> [URL] {
+        let url = Fixtures.root.appendingPathComponent("images/\(folder)")
+        return try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)
+            .filter { extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
+    }
+
+    /// Pillow's pixels for `file`: its companion safetensors file.
+    func reference(_ file: URL) throws -> SafeTensors {
+        try SafeTensors.read(file.deletingPathExtension().path + ".safetensors")
+    }
+
+    func maxDifference(_ image: Image, _ expected: Tensor) -> Int {
+        XCTAssertEqual(image.pixels.count, expected.count)
+        guard image.pixels.count == expected.count else { return Int.max }
+        return zip(image.pixels, expected.scalars).map { abs(Int($0) - Int($1)) }.max() ?? 0
+    }
+
+    func testPNGPixelsEqualPillowForEveryColourTypeAndDepth() throws {
+        let pngs = try files("png", ["png"])
+        XCTAssertGreaterThanOrEqual(pngs.count, 20)
+        for file in pngs {
+            let expected = try reference(file)
+            let rgb = try Image.read(file.path)
+            XCTAssertEqual(rgb.channels, 3)
+            XCTAssertEqual([rgb.height, rgb.width, 3], try expected.require("rgb").shape, file.lastPathComponent)
+            XCTAssertEqual(maxDifference(rgb, try expected.require("rgb")), 0, "\(file.lastPathComponent) RGB")
+            XCTAssertEqual(maxDifference(try Image.read(file.path, gray: true), try expected.require("gray")), 0, "\(file.lastPathComponent) L")
+        }
+    }
+
+    func testJPEGPixelsAreWithinOneOfPillow() throws {
+        let jpegs = try files("jpeg", ["jpg", "jpeg"])
+        XCTAssertGreaterThanOrEqual(jpegs.count, 10)
+        for file in jpegs {
+            let expected = try reference(file)
+            let rgb = try Image.read(file.path)
+            XCTAssertEqual([rgb.height, rgb.width, 3], try expected.require("rgb").shape, file.lastPathComponent)
+            XCTAssertLessThanOrEqual(maxDifference(rgb, try expected.require("rgb")), 1, "\(file.lastPathComponent) RGB")
+            XCTAssertLessThanOrEqual(maxDifference(try Image.read(file.path, gray: true), try expected.require("gray")), 1, "\(file.lastPathComponent) L")
+        }
+    }
+
+    func testPhotosDecodeAndPreprocessLikeTorchvision() throws {
+        let photos = try files("photos", ["png", "jpg", "jpeg"])
+        XCTAssertGreaterThanOrEqual(photos.count, 4)
+        for file in photos {
+            let expected = try reference(file)
+            let image = try Image.read(file.path)
+            let tolerance = file.pathExtension == "png" ? 0 : 1
+            XCTAssertLessThanOrEqual(maxDifference(image, try expected.require("rgb")), tolerance, "\(file.lastPathComponent) pixels")
+            let resized = image.resized(shorterSide: 256).centerCropped(width: 224, height: 224)
+            XCTAssertLessThanOrEqual(maxDifference(resized, try expected.require("resized")), 1, "\(file.lastPathComponent) Resize(256) + CenterCrop(224)")
+            let tensor = Preprocessing.imageNet.tensor(for: image)
+            assertClose(tensor, try expected.require("preprocessed"), tolerance: 2e-2 / max(1, try expected.require("preprocessed").maxAbs),
+                        "\(file.lastPathComponent) normalised tensor")
+            let small = try Image.read(file.path, gray: true).resized(width: 28, height: 28)
+            XCTAssertLessThanOrEqual(maxDifference(small, try expected.require("small_gray")), 1, "\(file.lastPathComponent) 28×28 gray")
+        }
+    }
+
+    func testEncodedImagesDecodeBack() throws {
+        var rng = Xoshiro256(seed: 3)
+        for channels in [1, 3] {
+            let pixels = (0..<(17 * 9 * channels)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let image = Image(width: 17, height: 9, channels: channels, pixels: pixels)
+            let png = try DecodedImage.decode(try image.pngData(), name: "png")
+            XCTAssertEqual(channels == 1 ? png.gray() : png.rgb(), image, "PNG is lossless")
+            let smooth = Image(width: 32, height: 16, channels: channels, pixels: (0..<(32 * 16 * channels)).map { UInt8($0 % 200) })
+            let jpeg = try DecodedImage.decode(try smooth.jpegData(quality: 100), name: "jpeg")
+            let back = channels == 1 ? jpeg.gray() : jpeg.rgb()
+            XCTAssertEqual(back.width, 32)
+            XCTAssertLessThan(zip(back.pixels, smooth.pixels).map { abs(Int($0) - Int($1)) }.max()!, 40)
+        }
+    }
+}
