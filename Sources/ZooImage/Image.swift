@@ -1,4 +1,4 @@
-import CImageCodecs
+import CCodecs
 import Foundation
 
 /// A problem with an image file, as one sentence naming the file.
@@ -68,8 +68,9 @@ public struct DecodedImage {
             let channels = Int(image.channels)
             decoded.layout = image.cmyk != 0 ? .cmyk : [1: .gray, 2: .grayAlpha, 3: .rgb, 4: .rgba][channels] ?? .rgb
             decoded.pixels = Array(UnsafeBufferPointer(start: image.pixels, count: count * channels))
-            if image.cmyk != 0 && image.adobe_inverted != 0 {
-                // Photoshop stores CMYK inverted; Pillow reads it as "CMYK;I".
+            if image.cmyk != 0 {
+                // Photoshop stores CMYK inverted (Adobe marker); Pillow reads every 4-channel
+                // JPEG as "CMYK;I", inverted, and so does ConvZoo.
                 for i in 0..<decoded.pixels.count { decoded.pixels[i] = 255 - decoded.pixels[i] }
             }
         }
@@ -87,7 +88,7 @@ public struct DecodedImage {
     }
 
     /// RGB as Pillow's `convert("RGB")`: gray replicated, alpha dropped (not composited),
-    /// 16-bit gray clipped to 255, CMYK by R = 255 − min(255, C + K) (likewise G, B).
+    /// 16-bit gray clipped to 255, CMYK by R ≈ (255 − C)(255 − K)/255 (likewise G, B).
     public func rgb() -> Image {
         var out = [UInt8](repeating: 0, count: width * height * 3)
         let n = width * height
@@ -98,9 +99,14 @@ public struct DecodedImage {
         case .rgb: out = pixels
         case .rgba: for i in 0..<n { for c in 0..<3 { out[3 * i + c] = pixels[4 * i + c] } }
         case .cmyk:
+            // Pillow 9: with nk = 255 − K and t = C·nk + 128, R = nk − ((t >> 8) + t) >> 8,
+            // which is round((255 − C)(255 − K) / 255); likewise G from M and B from Y.
             for i in 0..<n {
-                let k = Int(pixels[4 * i + 3])
-                for c in 0..<3 { out[3 * i + c] = UInt8(255 - min(255, Int(pixels[4 * i + c]) + k)) }
+                let inverseK = 255 - Int(pixels[4 * i + 3])
+                for c in 0..<3 {
+                    let t = Int(pixels[4 * i + c]) * inverseK + 128
+                    out[3 * i + c] = UInt8(inverseK - (((t >> 8) + t) >> 8))
+                }
             }
         }
         return Image(width: width, height: height, channels: 3, pixels: out)

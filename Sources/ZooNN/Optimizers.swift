@@ -7,6 +7,10 @@ public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     var parameters: [Variable] { get }
     func step()
+    /// The optimizer's state (momentum buffers, moments, step counts) by name, for checkpoints.
+    func stateTensors() -> [(name: String, tensor: Tensor)]
+    /// Restores state written by `stateTensors`; entries absent from `state` start fresh.
+    func loadState(_ state: [String: Tensor])
 }
 
 extension Optimizer {
@@ -39,6 +43,14 @@ public final class SGD: Optimizer {
         self.learningRate = learningRate
         (self.momentum, self.dampening, self.weightDecay, self.nesterov) = (momentum, dampening, weightDecay, nesterov)
         momentumBuffers = Array(repeating: nil, count: parameters.count)
+    }
+
+    public func stateTensors() -> [(name: String, tensor: Tensor)] {
+        momentumBuffers.enumerated().compactMap { index, buffer in buffer.map { ("momentum.\(index)", $0) } }
+    }
+
+    public func loadState(_ state: [String: Tensor]) {
+        for index in parameters.indices { momentumBuffers[index] = state["momentum.\(index)"] }
     }
 
     public func step() {
@@ -86,6 +98,21 @@ public final class Adam: Optimizer {
     public static func adamW(_ parameters: [Variable], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
                              eps: Float = 1e-8, weightDecay: Float = 1e-2) -> Adam {
         Adam(parameters, learningRate: learningRate, betas: betas, eps: eps, weightDecay: weightDecay, decoupledWeightDecay: true)
+    }
+
+    public func stateTensors() -> [(name: String, tensor: Tensor)] {
+        parameters.indices.flatMap { index -> [(name: String, tensor: Tensor)] in
+            guard let m = firstMoments[index], let v = secondMoments[index] else { return [] }
+            return [("exp_avg.\(index)", m), ("exp_avg_sq.\(index)", v), ("step.\(index)", Tensor(Float(steps[index])))]
+        }
+    }
+
+    public func loadState(_ state: [String: Tensor]) {
+        for index in parameters.indices {
+            firstMoments[index] = state["exp_avg.\(index)"]
+            secondMoments[index] = state["exp_avg_sq.\(index)"]
+            steps[index] = Int(state["step.\(index)"]?.scalars.first ?? 0)
+        }
     }
 
     public func step() {

@@ -78,6 +78,8 @@ public enum WeightFile {
         if architecture == "googlenet" && !auxiliary.isEmpty && model.child("aux1") == nil {
             unexpected.removeAll { auxiliary.contains($0) }
         }
+        // As PyTorch's loader, take a one-element [1] tensor for a scalar [] (num_batches_tracked).
+        for (key, shape) in entries where shape.isEmpty && incoming[key]?.shape == [1] { incoming[key] = incoming[key]!.reshaped([]) }
         var mismatched = entries.compactMap { key, shape -> (String, [Int], [Int])? in
             guard let found = incoming[key]?.shape, found != shape else { return nil }
             return (key, shape, found)

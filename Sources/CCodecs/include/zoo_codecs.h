@@ -1,4 +1,4 @@
-// Small C wrappers around libpng and libjpeg(-turbo) for ConvZoo's image module.
+// Small C wrappers around libpng, libjpeg(-turbo) and zlib for ConvZoo's image and data modules.
 // Both libraries report fatal errors through longjmp; Swift cannot use setjmp, so the jumps
 // stay inside these functions, which return 0 on success and otherwise write one sentence
 // into `message`. Nothing here calls exit(), and no allocation is made before the image's
@@ -44,6 +44,10 @@ int zoo_png_encode(const unsigned char *pixels, int width, int height, int chann
 /// Encodes 8-bit gray (1) or RGB (3) pixels at `quality` (1–100); the result is malloc'd.
 int zoo_jpeg_encode(const unsigned char *pixels, int width, int height, int channels, int quality,
                     unsigned char **output, size_t *output_size, char *message, size_t message_size);
+
+/// Inflates gzip (or zlib) data into a malloc'd buffer of at most `max_output` bytes.
+int zoo_gunzip(const unsigned char *data, size_t size, size_t max_output,
+               unsigned char **output, size_t *output_size, char *message, size_t message_size);
 
 void zoo_image_free(zoo_image *image);
 void zoo_buffer_free(unsigned char *buffer);

@@ -1,0 +1,134 @@
+import Foundation
+import ZooTensor
+
+/// Training-time augmentation of 8-bit images.
+public struct Augmentation: Equatable {
+    /// Random crop back to the original size after padding each side with this many zeros.
+    public var cropPadding: Int
+    public var horizontalFlip: Bool
+
+    public init(cropPadding: Int = 0, horizontalFlip: Bool = false) {
+        (self.cropPadding, self.horizontalFlip) = (cropPadding, horizontalFlip)
+    }
+
+    public static let none = Augmentation()
+}
+
+/// One mini-batch: images [B, C, H, W], normalised, and their labels.
+public struct Batch {
+    public var images: Tensor
+    public var labels: [Int]
+}
+
+/// Batches of a dataset in a seeded order, augmented and normalised on a background thread
+/// while the model works on the previous batch. The same seed gives the same batches.
+public final class DataLoader: Sequence {
+    public let dataset: ImageDataset
+    public let batchSize: Int
+    let order: [Int]
+    let augmentation: Augmentation
+    let mean: [Float], std: [Float]
+    let seed: UInt64
+
+    /// `seed` fixes the shuffle and the augmentation; nil keeps the dataset order (evaluation).
+    public init(_ dataset: ImageDataset, batchSize: Int, seed: UInt64?, augmentation: Augmentation = .none,
+                mean: [Float], std: [Float]) {
+        precondition(batchSize > 0, "batch size must be positive")
+        precondition(mean.count == dataset.shape[0] && std.count == dataset.shape[0], "one mean and std per channel")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.augmentation = augmentation
+        (self.mean, self.std) = (mean, std)
+        self.seed = seed ?? 0
+        var order = Array(0..<dataset.count)
+        if let seed {
+            var rng = Xoshiro256(seed: seed)
+            order.shuffle(using: &rng)
+        }
+        self.order = order
+    }
+
+    public var batchCount: Int { (dataset.count + batchSize - 1) / batchSize }
+
+    /// Builds batch `index` (pure: depends only on the index, so any thread may build it).
+    func batch(_ index: Int) -> Batch {
+        let indices = Array(order[index * batchSize ..< Swift.min((index + 1) * batchSize, order.count)])
+        let (c, h, w) = (dataset.shape[0], dataset.shape[1], dataset.shape[2])
+        let imageSize = c * h * w
+        var rng = Xoshiro256(seed: seed &* 0x9E37_79B9 &+ UInt64(index))
+        let scale = (0..<c).map { 1 / (255 * std[$0]) }, shift = (0..<c).map { -mean[$0] / std[$0] }
+        let images = Tensor(uninitialized: [indices.count, c, h, w]) { out in
+            dataset.pixels.withUnsafeBufferPointer { pixels in
+                for (slot, sample) in indices.enumerated() {
+                    let pad = augmentation.cropPadding
+                    let dy = pad > 0 ? Int(rng.next() % UInt64(2 * pad + 1)) - pad : 0
+                    let dx = pad > 0 ? Int(rng.next() % UInt64(2 * pad + 1)) - pad : 0
+                    let flip = augmentation.horizontalFlip && rng.next() & 1 == 1
+                    let source = sample * imageSize, target = slot * imageSize
+                    for channel in 0..<c {
+                        let zero = shift[channel]  // a padded (black) pixel after normalisation
+                        for y in 0..<h {
+                            let sy = y + dy
+                            for x in 0..<w {
+                                let sx = (flip ? w - 1 - x : x) + dx
+                                let o = target + (channel * h + y) * w + x
+                                if sy < 0 || sy >= h || sx < 0 || sx >= w {
+                                    out[o] = zero
+                                } else {
+                                    out[o] = Float(pixels[source + (channel * h + sy) * w + sx]) * scale[channel] + shift[channel]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Batch(images: images, labels: indices.map { dataset.labels[$0] })
+    }
+
+    public func makeIterator() -> Iterator { Iterator(self) }
+
+    /// Prefetches the next batches on a background queue, at most two ahead.
+    public final class Iterator: IteratorProtocol {
+        let loader: DataLoader
+        var position = 0
+        let lock = NSCondition()
+        var ready: [Int: Batch] = [:]
+        var produced = 0
+        let queue = DispatchQueue(label: "convzoo.dataloader")
+        let ahead = 2
+
+        init(_ loader: DataLoader) {
+            self.loader = loader
+            schedule()
+        }
+
+        /// Keeps up to `ahead` batches in flight.
+        func schedule() {
+            lock.lock()
+            while produced < loader.batchCount && produced < position + ahead {
+                let index = produced
+                produced += 1
+                queue.async { [loader, lock] in
+                    let batch = loader.batch(index)
+                    lock.lock()
+                    self.ready[index] = batch
+                    lock.broadcast()
+                    lock.unlock()
+                }
+            }
+            lock.unlock()
+        }
+
+        public func next() -> Batch? {
+            guard position < loader.batchCount else { return nil }
+            lock.lock()
+            while ready[position] == nil { lock.wait() }
+            let batch = ready.removeValue(forKey: position)!
+            position += 1
+            lock.unlock()
+            schedule()
+            return batch
+        }
+    }
+}
