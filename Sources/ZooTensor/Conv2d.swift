@@ -80,19 +80,21 @@ extension ConvGeometry {
                     let offset = j * dw - pw
                     let lo = offset >= 0 ? 0 : min(ow, (-offset + sw - 1) / sw)
                     let hi = max(lo, min(ow, w - offset > 0 ? (w - offset - 1) / sw + 1 : 0))
+                    // Plain loops rather than memcpy/memset: rows are short (7 to 112
+                    // values), where the calls cost more than the copying.
                     for y in 0..<oh {
                         let iy = y * sh - ph + i * dh
                         if iy < 0 || iy >= h {
-                            row.update(repeating: 0, count: ow)
+                            for x in 0..<ow { row[x] = 0 }
                         } else {
                             let source = plane + iy * w + offset
-                            if lo > 0 { row.update(repeating: 0, count: lo) }
+                            for x in 0..<lo { row[x] = 0 }
                             if sw == 1 {
-                                (row + lo).update(from: source + lo, count: hi - lo)
+                                for x in lo..<hi { row[x] = source[x] }
                             } else {
                                 for x in lo..<hi { row[x] = source[x * sw] }
                             }
-                            if hi < ow { (row + hi).update(repeating: 0, count: ow - hi) }
+                            for x in hi..<ow { row[x] = 0 }
                         }
                         row += ow
                     }
@@ -111,7 +113,7 @@ extension ConvGeometry {
         parallelFor(count * groupInChannels) { job in
             let (b, c) = job.quotientAndRemainder(dividingBy: groupInChannels)
             let plane = output + ((first + b) * inChannels + group * groupInChannels + c) * inPlane
-            plane.update(repeating: 0, count: inPlane)
+            for i in 0..<inPlane { plane[i] = 0 }
             for i in 0..<kh {
                 for j in 0..<kw {
                     var row = columns + ((c * kh + i) * kw + j) * ld + b * outPlane
@@ -122,7 +124,11 @@ extension ConvGeometry {
                         let iy = y * sh - ph + i * dh
                         if iy >= 0 && iy < h {
                             let target = plane + iy * w + offset
-                            for x in lo..<hi { target[x * sw] += row[x] }
+                            if sw == 1 {
+                                for x in lo..<hi { target[x] += row[x] }
+                            } else {
+                                for x in lo..<hi { target[x * sw] += row[x] }
+                            }
                         }
                         row += ow
                     }

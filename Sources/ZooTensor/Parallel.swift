@@ -1,25 +1,23 @@
 import CBLAS
 import Foundation
 
-/// How many threads ConvZoo's kernels and OpenBLAS use.
+/// How many threads ConvZoo's kernels use.
 ///
-/// Each kernel parallelises in one place only: either its own loop over batch × channel
-/// (`parallelFor`), or OpenBLAS inside one large sgemm, never both at once.
+/// OpenBLAS itself always runs single-threaded: its worker threads spin-wait between calls
+/// and fought the kernels' own threads for the cores (a quarter of a ResNet-20 training step
+/// went to sched_yield). Instead `sgemm` splits each product into independent blocks, one per
+/// thread, and every other kernel parallelises its own loop, so nothing oversubscribes.
 public enum Threads {
     nonisolated(unsafe) private static var current: Int = {
-        if let text = ProcessInfo.processInfo.environment["ZOO_THREADS"], let n = Int(text), n > 0 {
-            openblas_set_num_threads(Int32(n))
-            return n
-        }
-        return Int(openblas_get_num_threads())
+        let configured = Int(openblas_get_num_threads())
+        openblas_set_num_threads(1)
+        if let text = ProcessInfo.processInfo.environment["ZOO_THREADS"], let n = Int(text), n > 0 { return n }
+        return max(1, min(configured, ProcessInfo.processInfo.activeProcessorCount))
     }()
 
     public static var count: Int {
         get { current }
-        set {
-            current = max(1, newValue)
-            openblas_set_num_threads(Int32(current))
-        }
+        set { current = max(1, newValue) }
     }
 }
 
@@ -74,13 +72,52 @@ final class Workspace: @unchecked Sendable {
     }
 }
 
-/// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS.
+/// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS, split over
+/// `Threads.count` threads: by rows of C, by columns of C, or — when C is small and the
+/// shared dimension long (a weight gradient) — by slices of k whose partial products are summed.
 @inlinable
 public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
     if m == 0 || n == 0 { return }
-    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                transposeB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    let threads = min(Threads.count, max(1, (m * n * k) / (1 << 18)))
+    // Element (row, col) of op(A) and op(B).
+    func aAt(_ row: Int, _ col: Int) -> UnsafePointer<Float> { transposeA ? a + col * lda + row : a + row * lda + col }
+    func bAt(_ row: Int, _ col: Int) -> UnsafePointer<Float> { transposeB ? b + col * ldb + row : b + row * ldb + col }
+    func single(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ beta: Float,
+                _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    if threads <= 1 {
+        single(m, n, k, a, b, beta, c, ldc)
+    } else if n >= 64 * threads && n >= m {
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let start = (n * t / threads) & ~15, end = t == threads - 1 ? n : (n * (t + 1) / threads) & ~15
+            if end > start { single(m, end - start, k, aAt(0, 0), bAt(0, start), beta, c + start, ldc) }
+        }
+    } else if m >= 16 * threads {
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let start = m * t / threads, end = m * (t + 1) / threads
+            if end > start { single(end - start, n, k, aAt(start, 0), bAt(0, 0), beta, c + start * ldc, ldc) }
+        }
+    } else if k >= 256 * threads {
+        // Partial products over slices of k, summed into C.
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: threads * m * n)
+        defer { partials.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let start = k * t / threads, end = k * (t + 1) / threads
+            single(m, n, end - start, aAt(0, start), bAt(start, 0), 0, partials + t * m * n, n)
+        }
+        for row in 0..<m {
+            let target = c + row * ldc
+            for col in 0..<n {
+                var total: Float = 0
+                for t in 0..<threads { total += partials[t * m * n + row * n + col] }
+                target[col] = beta == 0 ? total : beta * target[col] + total
+            }
+        }
+    } else {
+        single(m, n, k, a, b, beta, c, ldc)
+    }
 }
