@@ -122,6 +122,11 @@ func runTraining(_ trainer: Trainer, entry: ModelEntry, options: RecipeOptions, 
             try Checkpoint.save(trainer, epochsDone: epoch + 1, to: checkpoint, metadata: metadata)
         } catch { fail("\(error)") }
         last = record
+        if ProcessInfo.processInfo.environment["ZOO_STOP_AFTER_EPOCH"] == String(epoch + 1) {
+            // Simulates a killed run (for tests of --resume): the checkpoint stays, no weights are written.
+            print("stopping after epoch \(epoch + 1) (ZOO_STOP_AFTER_EPOCH)")
+            return
+        }
     }
     do { try WeightFile.save(trainer.model, to: options.out, metadata: metadata) } catch { fail("\(error)") }
     try? FileManager.default.removeItem(atPath: checkpoint)

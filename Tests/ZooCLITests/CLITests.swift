@@ -14,8 +14,11 @@ final class CLITests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> Result { try Self.run(arguments) }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = zoo
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
