@@ -49,10 +49,10 @@ let package = Package(
         .target(name: "SENet", dependencies: ["ZooNN", "ResNet"], path: "Models/SENet", exclude: ["CARD.md"], swiftSettings: swift5),
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage", "LeNet", "AlexNet", "VGG", "GoogLeNet", "ResNet", "DenseNet", "SENet"],
                 path: "Models/Registry", swiftSettings: swift5),
-        .target(name: "ZooTrain", dependencies: ["ZooModels", "ZooWeights", "ZooImage", "ZooNN", "CCodecs", "GoogLeNet"],
+        .target(name: "ZooTrain", dependencies: ["ZooModels", "ZooWeights", "ZooImage", "ZooNN", "CCodecs", "GoogLeNet", "ResNet"],
                 swiftSettings: fast),
         .executableTarget(name: "zoo", dependencies: [
-            "ZooModels", "ZooWeights", "ZooImage", "ZooTrain",
+            "ZooModels", "ZooWeights", "ZooImage", "ZooTrain", "ResNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift5),
         .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"],

@@ -9,7 +9,7 @@ struct Zoo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "ConvZoo: the classic convolutional networks, on the CPU.",
-        subcommands: [List.self, Summary.self, Convert.self, Forward.self, Classify.self, Train.self, Finetune.self, Eval.self, Bench.self])
+        subcommands: [List.self, Summary.self, Convert.self, Forward.self, Classify.self, Train.self, Finetune.self, Eval.self, Bench.self, Experiment.self])
 }
 
 /// Prints one sentence to stderr and exits with status 1.

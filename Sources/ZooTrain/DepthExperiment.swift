@@ -1,0 +1,142 @@
+import Foundation
+import ResNet
+import ZooImage
+import ZooNN
+import ZooTensor
+import ZooWeights
+
+/// He et al. 2016 (Fig. 1, Fig. 6): plain and residual CIFAR-style networks of growing depth,
+/// trained with one recipe; training and test error per epoch, a summary, and plots.
+public struct DepthExperiment {
+    public var depths: [Int]
+    public var kinds: [CIFARNetKind]
+    public var epochs: Int
+    public var batchSize = 128
+    public var learningRate: Float = 0.1
+    public var weightDecay: Float = 1e-4
+    public var warmupEpochs = 0
+    public var zeroInitResidual = false
+    public var seed: UInt64 = 0
+    public var augmentation = Augmentation(cropPadding: 2, horizontalFlip: true)
+
+    public init(depths: [Int], kinds: [CIFARNetKind], epochs: Int) {
+        (self.depths, self.kinds, self.epochs) = (depths, kinds, epochs)
+    }
+
+    /// The paper's step schedule scaled to the budget: ÷10 at half and at three quarters.
+    var recipe: TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.epochs = epochs
+        c.batchSize = batchSize
+        c.learningRate = learningRate
+        c.optimizer = .sgd
+        c.momentum = 0.9
+        c.weightDecay = weightDecay
+        c.schedule = .step
+        c.milestones = [epochs / 2, epochs * 3 / 4].map { max(1, $0 - warmupEpochs) }
+        c.warmupEpochs = warmupEpochs
+        c.augmentation = augmentation
+        c.seed = seed
+        return c
+    }
+
+    public struct Row: Equatable {
+        public var kind: String, depth: Int, epoch: Int
+        public var trainError: Double, testError: Double, seconds: Double
+        var csv: String { String(format: "%@,%d,%d,%.6f,%.6f,%.2f", kind, depth, epoch, trainError, testError, seconds) }
+        static let header = "kind,depth,epoch,train_error,test_error,seconds"
+
+        init(kind: String, depth: Int, epoch: Int, trainError: Double, testError: Double, seconds: Double) {
+            (self.kind, self.depth, self.epoch, self.trainError, self.testError, self.seconds) = (kind, depth, epoch, trainError, testError, seconds)
+        }
+
+        init?(csv line: Substring) {
+            let f = line.split(separator: ",").map(String.init)
+            guard f.count == 6, let depth = Int(f[1]), let epoch = Int(f[2]), let train = Double(f[3]), let test = Double(f[4]),
+                  let seconds = Double(f[5]) else { return nil }
+            self.init(kind: f[0], depth: depth, epoch: epoch, trainError: train, testError: test, seconds: seconds)
+        }
+    }
+
+    static func name(_ kind: CIFARNetKind, _ depth: Int) -> String { "\(kind.rawValue)-\(depth)" }
+
+    /// Trains every (kind, depth) not finished in `folder` yet, writing results.csv after every
+    /// epoch, then summary.md and the plots. A network interrupted mid-way resumes from its
+    /// checkpoint; a finished one is never retrained.
+    public func run(train: ImageDataset, test: ImageDataset, folder: String, log: (String) -> Void) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let resultsPath = folder + "/results.csv"
+        var rows = ((try? String(contentsOfFile: resultsPath, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().compactMap(Row.init(csv:))
+        var parameters: [String: Int] = [:]
+        let (mean, std) = train.channelStatistics()
+        for kind in kinds {
+            for depth in depths {
+                let name = Self.name(kind, depth)
+                GlobalRandom.seed(seed)
+                let model = cifarResNet(depth: depth, kind: kind, classCount: train.classCount, inputChannels: train.shape[0],
+                                        zeroInitResidual: zeroInitResidual)
+                parameters[name] = model.parameterCount
+                let done = rows.filter { $0.kind == kind.rawValue && $0.depth == depth }
+                if done.count >= epochs { log("\(name): finished earlier, kept"); continue }
+                let trainer = Trainer(model: model, configuration: recipe, train: train, test: test, mean: mean, std: std)
+                let checkpoint = folder + "/\(name).checkpoint"
+                var start = 0
+                if fm.fileExists(atPath: checkpoint), let restored = try? Checkpoint.restore(trainer, from: checkpoint), restored == done.count {
+                    start = restored
+                    log("\(name): resuming after epoch \(start)")
+                } else {
+                    rows.removeAll { $0.kind == kind.rawValue && $0.depth == depth }
+                }
+                log("\(name): \(model.parameterCount) parameters")
+                for epoch in start..<epochs {
+                    let record = trainer.runEpoch(epoch)
+                    let row = Row(kind: kind.rawValue, depth: depth, epoch: epoch + 1, trainError: 1 - record.trainAccuracy,
+                                  testError: 1 - record.validation.top1, seconds: record.seconds)
+                    rows.append(row)
+                    try AtomicFile.write(Data(([Row.header] + rows.map(\.csv)).joined(separator: "\n").appending("\n").utf8), to: resultsPath)
+                    try Checkpoint.save(trainer, epochsDone: epoch + 1, to: checkpoint, metadata: ["architecture": name])
+                    log(String(format: "%@ epoch %d/%d: train error %.2f%%, test error %.2f%%, %.0fs", name, epoch + 1, epochs,
+                               row.trainError * 100, row.testError * 100, row.seconds))
+                }
+                try? fm.removeItem(atPath: checkpoint)
+            }
+        }
+        try writeReport(rows: rows, parameters: parameters, folder: folder, trainCount: train.count, testName: test.name)
+    }
+
+    func writeReport(rows: [Row], parameters: [String: Int], folder: String, trainCount: Int, testName: String) throws {
+        var summary = "# Plain vs residual networks as depth grows\n\n"
+        summary += "Recipe: SGD momentum 0.9, weight decay \(weightDecay), learning rate \(learningRate) divided by 10 at epochs "
+        summary += "\(recipe.milestones!.map { String($0 + warmupEpochs) }.joined(separator: " and ")), \(epochs) epochs, batch \(batchSize), "
+        summary += "\(trainCount) training images, random crop (padding \(augmentation.cropPadding)) and flips, BN, He initialisation"
+        summary += warmupEpochs > 0 ? ", \(warmupEpochs) warm-up epochs" : ""
+        summary += zeroInitResidual ? ", last BN scale of each residual branch initialised to 0" : ""
+        summary += ", seed \(seed). Errors in %; test error on \(testName).\n\n"
+        summary += "| kind | depth | params | final train error | final test error | time (s) |\n|---|---|---|---|---|---|\n"
+        for kind in kinds {
+            for depth in depths {
+                let own = rows.filter { $0.kind == kind.rawValue && $0.depth == depth }.sorted { $0.epoch < $1.epoch }
+                guard let last = own.last else { continue }
+                summary += String(format: "| %@ | %d | %d | %.2f | %.2f | %.0f |\n", kind.rawValue, depth, parameters[Self.name(kind, depth)] ?? 0,
+                                  last.trainError * 100, last.testError * 100, own.reduce(0) { $0 + $1.seconds })
+            }
+        }
+        try AtomicFile.write(Data(summary.utf8), to: folder + "/summary.md")
+        let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
+        for (file, title, value) in [("train_error", "training error vs epoch", \Row.trainError), ("test_error", "test error vs epoch", \Row.testError)] {
+            var series: [LinePlot.Series] = []
+            for kind in kinds {
+                for (index, depth) in depths.enumerated() {
+                    let own = rows.filter { $0.kind == kind.rawValue && $0.depth == depth }.sorted { $0.epoch < $1.epoch }
+                    guard !own.isEmpty else { continue }
+                    series.append(LinePlot.Series(label: "\(kind.rawValue)-\(depth)", points: own.map { (Double($0.epoch), $0[keyPath: value] * 100) },
+                                                  color: palette[index % palette.count], dashed: kind == .plain))
+                }
+            }
+            let plot = LinePlot(title: title + " (dashed: plain, solid: residual)", xLabel: "epoch", yLabel: file == "train_error" ? "training error (%)" : "test error (%)", series: series)
+            try AtomicFile.write(Data(plot.svg().utf8), to: folder + "/\(file).svg")
+            try plot.raster().write(to: folder + "/\(file).png")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import ResNet
+import ZooTrain
+
+extension Zoo {
+    struct Experiment: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Experiments from the papers.", subcommands: [Depth.self])
+
+        struct Depth: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Plain vs residual CIFAR-style nets as depth grows (He et al. 2016): error curves, summary and plots.")
+            @Option(help: "Training data (see 'zoo train').") var data = "fashion-mnist"
+            @Option(help: "Depths, 6n + 2.") var depths = "20,56"
+            @Option(help: "plain, residual, preact (comma-separated).") var kinds = "plain,residual"
+            @Option(help: "Epochs per network.") var epochs = 8
+            @Option(help: "Train on a seeded random subset of this many images (0: all).") var subset = 10_000
+            @Option(name: .customLong("test-subset"), help: "Measure test error on a seeded subset of this many test images.") var testSubset: Int?
+            @Option(help: "Epochs of linear learning-rate warm-up.") var warmup = 1
+            @Flag(name: .customLong("zero-init-residual"), help: "Start each residual branch's last BN scale at 0.") var zeroInitResidual = false
+            @Option(help: "Peak learning rate.") var lr: Float = 0.1
+            @Option(help: "Images per batch.") var batch = 128
+            @Option(help: "Random seed.") var seed: UInt64 = 0
+            @Option(help: "Output folder (results.csv, summary.md, train_error/test_error .svg and .png).") var out: String
+
+            func run() {
+                installErrorHandlers()
+                let depthList = depths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !depthList.isEmpty, depthList.allSatisfy({ ($0 ?? 0) >= 8 && (($0 ?? 0) - 2) % 6 == 0 }) else {
+                    fail("--depths must be a comma-separated list of depths 6n + 2 (20, 32, 44, 56, 110), not '\(depths)'")
+                }
+                let kindList = kinds.split(separator: ",").map { CIFARNetKind(rawValue: String($0)) }
+                guard !kindList.isEmpty, kindList.allSatisfy({ $0 != nil }) else { fail("--kinds must list plain, residual or preact, not '\(kinds)'") }
+                if epochs < 1 { fail("--epochs must be at least 1, got \(epochs)") }
+                if warmup < 0 || warmup >= epochs { fail("--warmup must be between 0 and the epochs − 1, got \(warmup)") }
+                if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
+                let spec: DataSpec
+                do { spec = try DataSpec(data) } catch { fail("\(error)") }
+                var train: ImageDataset, test: ImageDataset
+                do { (train, test, _) = try spec.load(channels: 3, size: (32, 32), validationFraction: 0.2, seed: seed) } catch { fail("\(error)") }
+                if subset < 0 { fail("--subset must not be negative, got \(subset)") }
+                if subset > 0 { train = train.randomSubset(subset, seed: seed) }
+                if let testSubset { test = test.randomSubset(testSubset, seed: seed &+ 1) }
+                var experiment = DepthExperiment(depths: depthList.map { $0! }, kinds: kindList.map { $0! }, epochs: epochs)
+                (experiment.warmupEpochs, experiment.zeroInitResidual, experiment.learningRate) = (warmup, zeroInitResidual, lr)
+                (experiment.batchSize, experiment.seed) = (batch, seed)
+                experiment.augmentation = Augmentation(cropPadding: train.shape[1] <= 28 ? 2 : 4, horizontalFlip: true)
+                do {
+                    try experiment.run(train: train, test: test, folder: out) { line in print(line); fflush(stdout) }
+                } catch { fail("\(error)") }
+                print("wrote \(out)/results.csv, summary.md, train_error.svg/.png, test_error.svg/.png")
+            }
+        }
+    }
+}
