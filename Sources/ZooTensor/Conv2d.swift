@@ -162,32 +162,22 @@ public enum ConvKernels {
                             }
                         }
                     } else {
-                        let chunk = g.chunkSize
-                        Workspace.shared.withBuffer(g.patchSize * chunk * opl) { columns in
-                            Workspace.shared.withBuffer(cog * chunk * opl) { product in
-                                for first in stride(from: 0, to: g.batch, by: chunk) {
-                                    let count = min(chunk, g.batch - first)
-                                    let ld = count * opl
-                                    for grp in 0..<g.groups {
-                                        g.im2col(x, first: first, count: count, group: grp, into: columns)
-                                        if count == 1 {
-                                            // One image: the product is already the output plane block.
-                                            sgemm(transposeA: false, transposeB: false, m: cog, n: ld, k: g.patchSize,
-                                                  a: w + grp * cog * g.patchSize, lda: g.patchSize, b: columns, ldb: ld,
-                                                  beta: 0, c: y + (first * g.outChannels + grp * cog) * opl, ldc: opl)
-                                            continue
-                                        }
-                                        sgemm(transposeA: false, transposeB: false, m: cog, n: ld, k: g.patchSize,
-                                              a: w + grp * cog * g.patchSize, lda: g.patchSize,
-                                              b: columns, ldb: ld, beta: 0, c: product, ldc: ld)
-                                        // [cog, count, OH·OW] → y[first + b, grp·cog + o]
-                                        parallelFor(count * cog) { job in
-                                            let (b, o) = job.quotientAndRemainder(dividingBy: cog)
-                                            (y + ((first + b) * g.outChannels + grp * cog + o) * opl)
-                                                .update(from: product + o * ld + b * opl, count: opl)
-                                        }
-                                    }
-                                }
+                        forEachChunk(g) { first, count, grp, columns, product in
+                            let ld = count * opl
+                            g.im2col(x, first: first, count: count, group: grp, into: columns)
+                            if count == 1 {
+                                // One image: the product is already the output plane block.
+                                sgemm(transposeA: false, transposeB: false, m: cog, n: ld, k: g.patchSize,
+                                      a: w + grp * cog * g.patchSize, lda: g.patchSize, b: columns, ldb: ld,
+                                      beta: 0, c: y + (first * g.outChannels + grp * cog) * opl, ldc: opl)
+                                return
+                            }
+                            sgemm(transposeA: false, transposeB: false, m: cog, n: ld, k: g.patchSize,
+                                  a: w + grp * cog * g.patchSize, lda: g.patchSize, b: columns, ldb: ld, beta: 0, c: product, ldc: ld)
+                            // [cog, count, OH·OW] → y[first + b, grp·cog + o]
+                            parallelFor(count * cog) { job in
+                                let (b, o) = job.quotientAndRemainder(dividingBy: cog)
+                                (y + ((first + b) * g.outChannels + grp * cog + o) * opl).update(from: product + o * ld + b * opl, count: opl)
                             }
                         }
                     }
@@ -217,21 +207,12 @@ public enum ConvKernels {
                         }
                         return
                     }
-                    let chunk = g.chunkSize
-                    Workspace.shared.withBuffer(g.patchSize * chunk * opl) { columns in
-                        Workspace.shared.withBuffer(cog * chunk * opl) { gathered in
-                            for first in stride(from: 0, to: g.batch, by: chunk) {
-                                let count = min(chunk, g.batch - first)
-                                let ld = count * opl
-                                for grp in 0..<g.groups {
-                                    gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
-                                    sgemm(transposeA: true, transposeB: false, m: g.patchSize, n: ld, k: cog,
-                                          a: w + grp * cog * g.patchSize, lda: g.patchSize,
-                                          b: gathered, ldb: ld, beta: 0, c: columns, ldc: ld)
-                                    g.col2im(columns, first: first, count: count, group: grp, into: dx)
-                                }
-                            }
-                        }
+                    forEachChunk(g) { first, count, grp, columns, gathered in
+                        let ld = count * opl
+                        gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
+                        sgemm(transposeA: true, transposeB: false, m: g.patchSize, n: ld, k: cog,
+                              a: w + grp * cog * g.patchSize, lda: g.patchSize, b: gathered, ldb: ld, beta: 0, c: columns, ldc: ld)
+                        g.col2im(columns, first: first, count: count, group: grp, into: dx)
                     }
                 }
             }
@@ -259,26 +240,31 @@ public enum ConvKernels {
                         }
                         return
                     }
-                    let chunk = g.chunkSize
-                    Workspace.shared.withBuffer(g.patchSize * chunk * opl) { columns in
-                        Workspace.shared.withBuffer(cog * chunk * opl) { gathered in
-                            for first in stride(from: 0, to: g.batch, by: chunk) {
-                                let count = min(chunk, g.batch - first)
-                                let ld = count * opl
-                                for grp in 0..<g.groups {
-                                    g.im2col(x, first: first, count: count, group: grp, into: columns)
-                                    gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
-                                    sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: ld,
-                                          a: gathered, lda: ld, b: columns, ldb: ld,
-                                          beta: 1, c: dw + grp * cog * g.patchSize, ldc: g.patchSize)
-                                }
-                            }
-                        }
+                    forEachChunk(g) { first, count, grp, columns, gathered in
+                        let ld = count * opl
+                        g.im2col(x, first: first, count: count, group: grp, into: columns)
+                        gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
+                        sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: ld, a: gathered, lda: ld, b: columns, ldb: ld,
+                              beta: 1, c: dw + grp * cog * g.patchSize, ldc: g.patchSize)
                     }
                 }
             }
         }
         return gradWeight
+    }
+
+    /// Calls body(first, count, group, columns, scratch) for each chunk of images and channel
+    /// group, with a column buffer [patchSize, count·OH·OW] and a scratch [C_out/groups, count·OH·OW].
+    static func forEachChunk(_ g: ConvGeometry, _ body: (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let chunk = g.chunkSize
+        Workspace.shared.withBuffer(g.patchSize * chunk * g.outPlane) { columns in
+            Workspace.shared.withBuffer(g.groupOutChannels * chunk * g.outPlane) { scratch in
+                for first in stride(from: 0, to: g.batch, by: chunk) {
+                    let count = min(chunk, g.batch - first)
+                    for group in 0..<g.groups { body(first, count, group, columns, scratch) }
+                }
+            }
+        }
     }
 
     /// dy[n, grp·cog + o, :] for n in the chunk → gathered [cog, count·OH·OW].
