@@ -65,6 +65,7 @@ let package = Package(
                     swiftSettings: swift5),
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "GoogLeNet", "ZooTestSupport"],
                     swiftSettings: swift5),
+        .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooTensor"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooModels", "ZooWeights", "ZooImage", "ZooTestSupport"], swiftSettings: swift5),

@@ -19,13 +19,16 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay (decoupled for adamw).") var weightDecay: Float = 5e-4
     @Option(help: "Epochs of linear learning-rate warm-up.") var warmup = 0
     @Option(name: .customLong("label-smoothing"), help: "Label smoothing of the cross-entropy.") var labelSmoothing: Float = 0
-    @Option(help: "Augmentation: crop (random crop, padding 2 on 28×28 and 4 on larger), flip, crop+flip, or none.") var augment = "crop+flip"
+    @Option(help: "Augmentation: crop (random crop, padding 2 on 28×28 and 4 on larger), flip, resized-crop (torchvision's RandomResizedCrop; the default for image folders is resized-crop+flip), combined with +, or none.")
+    var augment = "crop+flip"
     @Option(help: "Train on a seeded random subset of this many training images.") var subset: Int?
     @Option(name: .customLong("val-split"), help: "Fraction of an image folder held out for validation.") var validationSplit = 0.2
     @Option(help: "Random seed: initialisation, shuffling, augmentation.") var seed: UInt64 = 0
     @Option(help: "CSV log of every epoch (default: OUT with .csv).") var log: String?
     @Flag(help: "Continue from OUT's checkpoint if a run was stopped.") var resume = false
     @Option(help: "Where to write the trained weights (safetensors).") var out: String
+
+    var imageFolder: Bool { if case .imageFolder = try? DataSpec(data) { return true }; return false }
 
     func configuration(imageSide: Int) -> TrainingConfiguration {
         var c = TrainingConfiguration()
@@ -40,9 +43,13 @@ struct RecipeOptions: ParsableArguments {
         c.warmupEpochs = warmup
         c.labelSmoothing = labelSmoothing
         c.seed = seed
-        let parts = Set(augment.split(separator: "+").map(String.init))
-        guard parts.isSubset(of: ["crop", "flip", "none"]) else { fail("--augment must be crop, flip, crop+flip or none, not '\(augment)'") }
-        c.augmentation = Augmentation(cropPadding: parts.contains("crop") ? (imageSide <= 28 ? 2 : 4) : 0, horizontalFlip: parts.contains("flip"))
+        var parts = Set(augment.split(separator: "+").map(String.init))
+        guard parts.isSubset(of: ["crop", "flip", "resized-crop", "none"]) else {
+            fail("--augment must combine crop, flip and resized-crop with +, or be none; not '\(augment)'")
+        }
+        if imageFolder && augment == "crop+flip" { parts = ["resized-crop", "flip"] }
+        c.augmentation = Augmentation(cropPadding: parts.contains("crop") ? (imageSide <= 28 ? 2 : 4) : 0, horizontalFlip: parts.contains("flip"),
+                                      randomResizedCrop: parts.contains("resized-crop"))
         return c
     }
 
