@@ -1,5 +1,22 @@
 import ZooTensor
 
+/// A weight with PyTorch's default initialisation (Kaiming uniform, a = √5) and, when
+/// `bias` gives its size, a bias U(−1/√fan_in, 1/√fan_in) — drawn in that order.
+func defaultParameters(_ shape: [Int], bias count: Int?) -> (Variable, Variable?) {
+    let (w, bound) = Init.pytorchDefault(weight: shape, using: &GlobalRandom.generator)
+    let weight = Variable(w, requiresGrad: true)
+    let bias = count.map { Variable(.randomUniform([$0], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) }
+    return (weight, bias)
+}
+
+extension Module {
+    /// Registers a layer's typed `weight` and optional `bias` under those names.
+    func adopt(weight: Variable, bias: Variable?) {
+        adoptParameter("weight", weight)
+        if let bias { adoptParameter("bias", bias) }
+    }
+}
+
 /// 2-D convolution, `weight` [C_out, C_in/groups, kH, kW] and optional `bias` [C_out].
 public final class Conv2d: Module {
     public let weight: Variable
@@ -11,15 +28,10 @@ public final class Conv2d: Module {
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0,
                      "groups \(groups) must divide \(inChannels) input and \(outChannels) output channels")
-        let (w, bound) = Init.pytorchDefault(weight: [outChannels, inChannels / groups, kernel.0, kernel.1],
-                                             using: &GlobalRandom.generator)
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
-        let weight = Variable(w, requiresGrad: true)
-        self.weight = weight
-        self.bias = bias ? Variable(.randomUniform([outChannels], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) : nil
+        (weight, self.bias) = defaultParameters([outChannels, inChannels / groups, kernel.0, kernel.1], bias: bias ? outChannels : nil)
         super.init()
-        adoptParameter("weight", weight)
-        if let b = self.bias { adoptParameter("bias", b) }
+        adopt(weight: weight, bias: self.bias)
     }
 
     /// A square kernel k×k with stride s and padding p.
@@ -53,15 +65,10 @@ public final class ConvTranspose2d: Module {
                 padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
                 groups: Int = 1, bias: Bool = true) {
         // PyTorch computes fan_in of this weight from its dimension 1 (C_out/groups)·k·k.
-        let (w, bound) = Init.pytorchDefault(weight: [inChannels, outChannels / groups, kernel.0, kernel.1],
-                                             using: &GlobalRandom.generator)
         (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (stride, padding, outputPadding, dilation, groups)
-        let weight = Variable(w, requiresGrad: true)
-        self.weight = weight
-        self.bias = bias ? Variable(.randomUniform([outChannels], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) : nil
+        (weight, self.bias) = defaultParameters([inChannels, outChannels / groups, kernel.0, kernel.1], bias: bias ? outChannels : nil)
         super.init()
-        adoptParameter("weight", weight)
-        if let b = self.bias { adoptParameter("bias", b) }
+        adopt(weight: weight, bias: self.bias)
     }
 
     public override func forward(_ input: Variable) -> Variable {
@@ -76,13 +83,9 @@ public final class Linear: Module {
     public let bias: Variable?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
-        let (w, bound) = Init.pytorchDefault(weight: [outFeatures, inFeatures], using: &GlobalRandom.generator)
-        let weight = Variable(w, requiresGrad: true)
-        self.weight = weight
-        self.bias = bias ? Variable(.randomUniform([outFeatures], low: -bound, high: bound, using: &GlobalRandom.generator), requiresGrad: true) : nil
+        (weight, self.bias) = defaultParameters([outFeatures, inFeatures], bias: bias ? outFeatures : nil)
         super.init()
-        adoptParameter("weight", weight)
-        if let b = self.bias { adoptParameter("bias", b) }
+        adopt(weight: weight, bias: self.bias)
     }
 
     public var inFeatures: Int { weight.shape[1] }
