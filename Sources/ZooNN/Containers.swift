@@ -18,7 +18,8 @@ public final class Sequential: Module {
     }
 
     public override func forward(_ input: Variable) -> Variable {
-        children.reduce(input) { $1.module($0) }
+        if InferenceFusion.applies(to: self) { return InferenceFusion.run(children.map(\.module), input) }
+        return children.reduce(input) { $1.module($0) }
     }
 }
 
@@ -44,7 +45,7 @@ public final class Residual: Module {
     public var bodyModules: [Module] { bodyNames.map { child($0)! } }
 
     public override func forward(_ input: Variable) -> Variable {
-        let body = bodyNames.reduce(input) { child($1)!($0) }
+        let body = InferenceFusion.applies(to: self) ? InferenceFusion.run(bodyModules, input) : bodyNames.reduce(input) { child($1)!($0) }
         let skip = shortcutName.map { child($0)!(input) } ?? input
         let joined = add(body, skip)
         return after.map { $0(joined) } ?? joined

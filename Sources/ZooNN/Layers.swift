@@ -23,6 +23,8 @@ public final class Conv2d: Module {
     public let bias: Variable?
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
     public let groups: Int
+    /// BatchNorm-folded weights for inference (see InferenceFusion).
+    var folded: FoldedConvolution?
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true) {

@@ -2,7 +2,9 @@ import ZooTensor
 
 /// A non-trainable tensor a module keeps in its state (BatchNorm's running statistics).
 public final class Buffer {
-    public var value: Tensor
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Counts assignments to `value` (see Variable.version).
+    public private(set) var version = 0
     /// Stored as an integer in PyTorch's state_dict (`num_batches_tracked` is int64).
     public let isInteger: Bool
 

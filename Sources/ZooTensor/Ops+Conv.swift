@@ -15,6 +15,14 @@ public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
     }
 }
 
+/// conv2d for inference, with no autograd record: the bias and an optional ReLU are applied
+/// in the pass that finishes each output (used with BatchNorm folded into `weight` and `bias`).
+public func conv2dInference(_ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+                            dilation: (Int, Int), groups: Int, relu: Bool) -> Tensor {
+    let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    return ConvKernels.forward(input, weight: weight, bias: bias, g, relu: relu)
+}
+
 /// The transpose (adjoint) of conv2d, as PyTorch's conv_transpose2d.
 /// x [N, C_in, H, W], weight [C_in, C_out/groups, kH, kW] → [N, C_out, OH, OW] with
 /// O = (I − 1)·S − 2P + D·(K − 1) + output_padding + 1.
@@ -39,7 +47,9 @@ public func convTranspose2d(_ input: Variable, weight: Variable, bias: Variable?
     var y = ConvKernels.backwardInput(x, weight: wt, g)
     if let bias {
         precondition(bias.shape == [g.inChannels], "conv_transpose2d bias \(bias.shape) for \(g.inChannels) channels")
-        y.withUnsafeMutableBufferPointer { ConvKernels.addChannelBias($0.baseAddress!, bias.value, batch: n, channels: g.inChannels, plane: outHeight * outWidth) }
+        y.withUnsafeMutableBufferPointer {
+            ConvKernels.epilogue($0.baseAddress!, bias.value, relu: false, images: n, channels: g.inChannels, plane: outHeight * outWidth, serial: false)
+        }
     }
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Variable.record(y, inputs) { dy in

@@ -18,8 +18,25 @@ func unary(_ input: Variable, _ f: (Float) -> Float, derivative: @escaping (_ x:
     }
 }
 
+/// max(x, 0). Its own loops rather than `unary`'s closures: ReLU follows nearly every
+/// convolution, and the closure calls kept the loops from vectorising.
 public func relu(_ x: Variable) -> Variable {
-    unary(x, { max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+    let y = Tensor(uninitialized: x.shape) { out in
+        x.value.withUnsafeBufferPointer { xb in
+            let (source, target) = (xb.baseAddress!, out.baseAddress!)
+            parallelRanges(xb.count) { range in for i in range { target[i] = max(source[i], 0) } }
+        }
+    }
+    return Variable.record(y, [x]) { dy in
+        [Tensor(uninitialized: y.shape) { out in
+            y.withUnsafeBufferPointer { yb in
+                dy.withUnsafeBufferPointer { gb in
+                    let (output, gradient, target) = (yb.baseAddress!, gb.baseAddress!, out.baseAddress!)
+                    parallelRanges(yb.count) { range in for i in range { target[i] = output[i] > 0 ? gradient[i] : 0 } }
+                }
+            }
+        }]
+    }
 }
 
 public func sigmoid(_ x: Variable) -> Variable {

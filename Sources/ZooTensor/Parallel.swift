@@ -37,6 +37,18 @@ public func parallelFor(_ iterations: Int, minimumPerThread: Int = 1, _ body: (I
     }
 }
 
+/// Runs `body` on contiguous ranges covering 0..<count, one per thread, when each thread
+/// gets at least `minimumPerThread` elements (elementwise loops: the body's own loop vectorises).
+@inlinable
+public func parallelRanges(_ count: Int, minimumPerThread: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+    let threads = min(Threads.count, max(1, count / max(1, minimumPerThread)))
+    if threads <= 1 {
+        body(0..<count)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { t in body((count * t / threads)..<(count * (t + 1) / threads)) }
+}
+
 /// A reusable scratch buffer pool, so convolution's im2col columns are not allocated
 /// (and page-faulted) anew on every call.
 final class Workspace: @unchecked Sendable {
@@ -75,12 +87,13 @@ final class Workspace: @unchecked Sendable {
 /// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS, split over
 /// `Threads.count` threads: by rows of C, by columns of C, or — when C is small and the
 /// shared dimension long (a weight gradient) — by slices of k whose partial products are summed.
+/// `serial` keeps it on the calling thread (for callers that parallelise over images).
 @inlinable
 public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false) {
     if m == 0 || n == 0 { return }
-    let threads = min(Threads.count, max(1, (m * n * k) / (1 << 18)))
+    let threads = serial ? 1 : min(Threads.count, max(1, (m * n * k) / (1 << 18)))
     // Element (row, col) of op(A) and op(B).
     func aAt(_ row: Int, _ col: Int) -> UnsafePointer<Float> { transposeA ? a + col * lda + row : a + row * lda + col }
     func bAt(_ row: Int, _ col: Int) -> UnsafePointer<Float> { transposeB ? b + col * ldb + row : b + row * ldb + col }

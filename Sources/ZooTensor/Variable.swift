@@ -5,7 +5,10 @@
 /// their `grad` accumulates across `backward` calls until cleared. A variable used by
 /// several operations (a skip connection's input) receives the sum of their gradients.
 public final class Variable {
-    public var value: Tensor
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Counts assignments to `value` (in place or whole), so that caches derived from it —
+    /// the BatchNorm-folded weights of inference — know when they are stale.
+    public private(set) var version = 0
     public var grad: Tensor?
     /// Whether gradients flow to this variable. Clearing it on a parameter freezes it.
     public var requiresGrad: Bool

@@ -1,0 +1,71 @@
+import ZooTensor
+
+/// Inference-time fusion. When nothing records gradients and the modules are in evaluation
+/// mode, a Conv2d followed by a BatchNorm (and a ReLU) runs as one convolution: the
+/// normalisation is folded into the convolution's weights and bias,
+///   w' = w · γ/√(σ² + ε),   b' = (b − μ) · γ/√(σ² + ε) + β,
+/// and the ReLU is applied in the pass that adds the bias. The folded weights are cached on
+/// the Conv2d and rebuilt when any of the six tensors changes (their version counters).
+/// Training, gradients, summaries and the state_dict never see a difference.
+enum InferenceFusion {
+    static func applies(to module: Module) -> Bool {
+        !module.isTraining && !GradMode.isEnabled && SummaryTrace.rows == nil
+    }
+
+    /// Runs `modules` in order on `input`, fusing Conv2d → BatchNorm [→ ReLU] runs.
+    static func run(_ modules: [Module], _ input: Variable) -> Variable {
+        var x = input
+        var i = 0
+        while i < modules.count {
+            if let conv = modules[i] as? Conv2d, i + 1 < modules.count, let bn = modules[i + 1] as? BatchNorm,
+               !conv.isTraining, !bn.isTraining, bn.channels == conv.outChannels, bn.weight.shape.count == 1 {
+                var relu = bn.appliesReLU
+                var used = 2
+                if !relu, i + 2 < modules.count, let next = modules[i + 2] as? Lambda, next.kind == "ReLU" {
+                    relu = true
+                    used = 3
+                }
+                if let problem = conv.inputProblem(x.shape) { ShapeCheck.fail(conv, input: x.shape, problem) }
+                x = conv.foldedForward(x, bn, relu: relu)
+                i += used
+            } else {
+                x = modules[i](x)
+                i += 1
+            }
+        }
+        return x
+    }
+}
+
+/// The BatchNorm-folded weights of a Conv2d, and the versions they were made from.
+final class FoldedConvolution {
+    let key: [Int]
+    let weight: Tensor
+    let bias: Tensor
+
+    init(key: [Int], weight: Tensor, bias: Tensor) { (self.key, self.weight, self.bias) = (key, weight, bias) }
+}
+
+extension Conv2d {
+    func foldedForward(_ input: Variable, _ bn: BatchNorm, relu: Bool) -> Variable {
+        let key = [weight.version, bias?.version ?? -1, bn.weight.version, bn.bias.version, bn.runningMean.version,
+                   bn.runningVar.version, ObjectIdentifier(bn).hashValue]
+        if folded?.key != key {
+            let channels = outChannels
+            let perChannel = weight.value.count / channels
+            var w = weight.value.scalars
+            var b = [Float](repeating: 0, count: channels)
+            let (gamma, beta) = (bn.weight.value.scalars, bn.bias.value.scalars)
+            let (mean, variance) = (bn.runningMean.value.scalars, bn.runningVar.value.scalars)
+            let ownBias = bias?.value.scalars
+            for c in 0..<channels {
+                let scale = Double(gamma[c]) / (Double(variance[c]) + Double(bn.eps)).squareRoot()
+                for j in 0..<perChannel { w[c * perChannel + j] = Float(Double(w[c * perChannel + j]) * scale) }
+                b[c] = Float((Double(ownBias?[c] ?? 0) - Double(mean[c])) * scale + Double(beta[c]))
+            }
+            folded = FoldedConvolution(key: key, weight: Tensor(shape: weight.shape, scalars: w), bias: Tensor(shape: [channels], scalars: b))
+        }
+        return Variable(conv2dInference(input.value, weight: folded!.weight, bias: folded!.bias, stride: stride, padding: padding,
+                                        dilation: dilation, groups: groups, relu: relu))
+    }
+}
