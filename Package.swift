@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "ZooTrain", targets: ["ZooTrain"]),
         .executable(name: "zoo", targets: ["zoo"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
+        .executable(name: "zoo-fuzz", targets: ["zoo-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,10 @@ let package = Package(
             "ZooModels", "ZooWeights", "ZooImage", "ZooTrain", "ResNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift5),
+        // Every parser of a user's file as a fuzz target (Tools/fuzz builds it with libFuzzer).
+        .target(name: "ZooFuzz", dependencies: ["ZooImage", "ZooWeights", "ZooTrain", "ZooNN", "ZooTensor"],
+                swiftSettings: swift5),
+        .executableTarget(name: "zoo-fuzz", dependencies: ["ZooFuzz"], swiftSettings: swift5),
         .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"],
                           path: "Tools/KernelBench", swiftSettings: swift5),
         .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooWeights"], path: "Tests/ZooTestSupport",
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooTensor"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooFuzzTests", dependencies: ["ZooFuzz", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooModels", "ZooWeights", "ZooImage", "ZooTestSupport"], swiftSettings: swift5),
     ]
 )

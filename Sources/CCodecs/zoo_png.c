@@ -38,8 +38,11 @@ int zoo_png_decode(const unsigned char *data, size_t size, long long max_pixels,
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, png_fail, png_quiet);
     if (!png) { snprintf(message, message_size, "out of memory"); return 1; }
     png_infop info = png_create_info_struct(png);
-    png_bytep *rows = NULL;
-    unsigned char *buffer = NULL;
+    /* volatile: both change between setjmp and a longjmp, after which a non-volatile local
+       may hold its value from the setjmp (NULL) and the allocation would leak (found by the
+       png fuzz target under LeakSanitizer). */
+    png_bytep *volatile rows = NULL;
+    unsigned char *volatile buffer = NULL;
     if (!info) { png_destroy_read_struct(&png, NULL, NULL); snprintf(message, message_size, "out of memory"); return 1; }
     if (setjmp(png_jmpbuf(png))) {
         free(rows);

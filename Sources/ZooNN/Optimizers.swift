@@ -10,7 +10,26 @@ public protocol Optimizer: AnyObject {
     /// The optimizer's state (momentum buffers, moments, step counts) by name, for checkpoints.
     func stateTensors() -> [(name: String, tensor: Tensor)]
     /// Restores state written by `stateTensors`; entries absent from `state` start fresh.
-    func loadState(_ state: [String: Tensor])
+    /// Throws if an entry does not fit its parameter (another model's or a damaged checkpoint).
+    func loadState(_ state: [String: Tensor]) throws
+}
+
+/// Why an optimizer state could not be restored.
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Optimizer {
+    /// `state[name]` if present, checked to have parameter `index`'s shape and finite values.
+    func stateTensor(_ state: [String: Tensor], _ name: String, for index: Int) throws -> Tensor? {
+        guard let tensor = state[name] else { return nil }
+        guard tensor.shape == parameters[index].shape else {
+            throw OptimizerStateError("optimizer state '\(name)' has shape \(tensor.shape), but parameter \(index) has shape \(parameters[index].shape)")
+        }
+        guard tensor.scalars.allSatisfy({ $0.isFinite }) else { throw OptimizerStateError("optimizer state '\(name)' holds a NaN or infinite value") }
+        return tensor
+    }
 }
 
 extension Optimizer {
@@ -49,8 +68,10 @@ public final class SGD: Optimizer {
         momentumBuffers.enumerated().compactMap { index, buffer in buffer.map { ("momentum.\(index)", $0) } }
     }
 
-    public func loadState(_ state: [String: Tensor]) {
-        for index in parameters.indices { momentumBuffers[index] = state["momentum.\(index)"] }
+    public func loadState(_ state: [String: Tensor]) throws {
+        var buffers = momentumBuffers
+        for index in parameters.indices { buffers[index] = try stateTensor(state, "momentum.\(index)", for: index) }
+        momentumBuffers = buffers
     }
 
     public func step() {
@@ -107,12 +128,24 @@ public final class Adam: Optimizer {
         }
     }
 
-    public func loadState(_ state: [String: Tensor]) {
+    public func loadState(_ state: [String: Tensor]) throws {
+        var (first, second, counts) = (firstMoments, secondMoments, steps)
         for index in parameters.indices {
-            firstMoments[index] = state["exp_avg.\(index)"]
-            secondMoments[index] = state["exp_avg_sq.\(index)"]
-            steps[index] = Int(state["step.\(index)"]?.scalars.first ?? 0)
+            first[index] = try stateTensor(state, "exp_avg.\(index)", for: index)
+            second[index] = try stateTensor(state, "exp_avg_sq.\(index)", for: index)
+            guard (first[index] == nil) == (second[index] == nil) else {
+                throw OptimizerStateError("optimizer state for parameter \(index) has only one of exp_avg and exp_avg_sq")
+            }
+            guard let step = state["step.\(index)"] else { counts[index] = 0; continue }
+            guard step.scalars.count == 1, let value = step.scalars.first, value.isFinite, value >= 0, value < 1e9, value == value.rounded() else {
+                throw OptimizerStateError("optimizer state 'step.\(index)' is not a step count")
+            }
+            if let v = second[index], v.scalars.contains(where: { $0 < 0 }) {
+                throw OptimizerStateError("optimizer state 'exp_avg_sq.\(index)' has a negative value")
+            }
+            counts[index] = Int(value)
         }
+        (firstMoments, secondMoments, steps) = (first, second, counts)
     }
 
     public func step() {

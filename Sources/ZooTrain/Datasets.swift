@@ -35,12 +35,14 @@ public struct ImageDataset {
         return ImageDataset(name: name ?? self.name, shape: shape, pixels: out, labels: indices.map { labels[$0] }, classNames: classNames)
     }
 
-    /// The first `count` images after a seeded shuffle (a class-mixed subset).
+    /// The first `count` images after a seeded shuffle (a class-mixed subset), named
+    /// "NAME (a seeded subset of COUNT of TOTAL images)" when it is smaller than the set.
     public func randomSubset(_ count: Int, seed: UInt64) -> ImageDataset {
         var rng = Xoshiro256(seed: seed)
         var order = Array(0..<self.count)
         order.shuffle(using: &rng)
-        return subset(Array(order.prefix(min(count, self.count))))
+        let kept = min(count, self.count)
+        return subset(Array(order.prefix(kept)), name: kept < self.count ? "\(name) (a seeded subset of \(kept) of \(self.count) images)" : nil)
     }
 
     /// Splits off the last `fraction` of a seeded shuffle as a validation set.
@@ -71,12 +73,19 @@ public struct ImageDataset {
 
 // MARK: - File formats
 
-enum DataFile {
-    static let maximumBytes = 1 << 32
+/// The dataset file formats, parsed from bytes (the fuzz targets call these directly).
+public enum DataFile {
+    /// The most bytes a gzip-compressed dataset file may inflate to.
+    public static let maximumBytes = 1 << 32
 
     /// The bytes of `path`, inflated when they are gzip data.
     static func read(_ path: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read '\(path)': no such file or not readable") }
+        return try inflated(data, name: path)
+    }
+
+    /// `data` itself, or inflated when it starts with gzip's magic number.
+    public static func inflated(_ data: Data, name: String, maximumBytes: Int = maximumBytes) throws -> Data {
         guard data.starts(with: [0x1F, 0x8B]) else { return data }
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
@@ -84,16 +93,19 @@ enum DataFile {
         let status = data.withUnsafeBytes { raw in
             zoo_gunzip(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, maximumBytes, &output, &size, &message, message.count)
         }
-        guard status == 0, let output else { throw DatasetError("'\(path)' cannot be decompressed: \(String(cString: message))") }
+        guard status == 0, let output else { throw DatasetError("'\(name)' cannot be decompressed: \(String(cString: message))") }
         defer { zoo_buffer_free(output) }
         return Data(bytes: output, count: size)
     }
 
+    static func idx(_ path: String) throws -> (dimensions: [Int], values: Data) {
+        try idx(try read(path), name: path)
+    }
+
     /// An IDX file (MNIST's format): magic 0x0000 08 D (unsigned bytes, D dimensions), D
     /// big-endian sizes, then the data. Returns the sizes and the bytes.
-    static func idx(_ path: String) throws -> (dimensions: [Int], values: Data) {
-        let data = try read(path)
-        func fail(_ why: String) -> DatasetError { DatasetError("'\(path)' is not an IDX file of bytes: \(why)") }
+    public static func idx(_ data: Data, name: String) throws -> (dimensions: [Int], values: Data) {
+        func fail(_ why: String) -> DatasetError { DatasetError("'\(name)' is not an IDX file of bytes: \(why)") }
         guard data.count >= 4, data[data.startIndex] == 0, data[data.startIndex + 1] == 0 else { throw fail("its magic number is wrong") }
         guard data[data.startIndex + 2] == 0x08 else { throw fail("its values are not unsigned bytes") }
         let rank = Int(data[data.startIndex + 3])
@@ -108,6 +120,43 @@ enum DataFile {
             throw fail("its header announces \(dimensions.map(String.init).joined(separator: "×")) values, but it holds \(data.count - 4 - 4 * rank)")
         }
         return (dimensions, data.subdata(in: data.startIndex + 4 + 4 * rank ..< data.endIndex))
+    }
+
+    /// Images and labels from an IDX image file and an IDX label file.
+    public static func idxDataset(images imageData: Data, labels labelData: Data, imagesName: String, labelsName: String,
+                                  name: String, classNames: [String]) throws -> ImageDataset {
+        let images = try idx(imageData, name: imagesName), labels = try idx(labelData, name: labelsName)
+        guard images.dimensions.count == 3, images.dimensions[1] > 0, images.dimensions[2] > 0 else {
+            throw DatasetError("'\(imagesName)' does not hold images: its sizes are \(images.dimensions.map(String.init).joined(separator: "×")), not N×H×W")
+        }
+        guard labels.dimensions.count == 1 else { throw DatasetError("'\(labelsName)' does not hold labels: it has \(labels.dimensions.count) dimensions, not 1") }
+        guard images.dimensions[0] == labels.dimensions[0] else {
+            throw DatasetError("'\(imagesName)' holds \(images.dimensions[0]) images but '\(labelsName)' \(labels.dimensions[0]) labels")
+        }
+        guard images.dimensions[0] > 0 else { throw DatasetError("'\(imagesName)' holds no images") }
+        let labelValues = labels.values.map(Int.init)
+        if let bad = labelValues.first(where: { $0 >= classNames.count }) {
+            throw DatasetError("'\(labelsName)' has the label \(bad), outside the \(classNames.count) classes")
+        }
+        return ImageDataset(name: name, shape: [1, images.dimensions[1], images.dimensions[2]], pixels: [UInt8](images.values),
+                            labels: labelValues, classNames: classNames)
+    }
+
+    /// One CIFAR-10 binary batch: records of one label byte and 3×32×32 pixel bytes.
+    public static func cifar10Batch(_ data: Data, name: String) throws -> (pixels: [UInt8], labels: [Int]) {
+        let record = 1 + 3 * 32 * 32
+        guard data.count % record == 0, !data.isEmpty else {
+            throw DatasetError("'\(name)' is not a CIFAR-10 batch: \(data.count) bytes is not a whole number of \(record)-byte records")
+        }
+        var pixels: [UInt8] = [], labels: [Int] = []
+        pixels.reserveCapacity(data.count / record * (record - 1))
+        for offset in stride(from: data.startIndex, to: data.endIndex, by: record) {
+            let label = Int(data[offset])
+            guard label < 10 else { throw DatasetError("'\(name)' has the label \(label), outside CIFAR-10's 10 classes") }
+            labels.append(label)
+            pixels += data[offset + 1 ..< offset + record]
+        }
+        return (pixels, labels)
     }
 }
 
@@ -126,17 +175,9 @@ extension ImageDataset {
             }
             throw DatasetError("'\(folder)' has no \(stem) (or \(stem).gz) file")
         }
-        let images = try DataFile.idx(try find("\(prefix)-images-idx3-ubyte"))
-        let labels = try DataFile.idx(try find("\(prefix)-labels-idx1-ubyte"))
-        guard images.dimensions.count == 3, labels.dimensions.count == 1, images.dimensions[0] == labels.dimensions[0] else {
-            throw DatasetError("'\(folder)': \(images.dimensions[0]) images but \(labels.dimensions.first ?? 0) labels")
-        }
-        let labelValues = labels.values.map(Int.init)
-        if let bad = labelValues.first(where: { $0 >= classNames.count }) {
-            throw DatasetError("'\(folder)' has the label \(bad), outside the \(classNames.count) classes")
-        }
-        return ImageDataset(name: name, shape: [1, images.dimensions[1], images.dimensions[2]], pixels: [UInt8](images.values),
-                            labels: labelValues, classNames: classNames)
+        let imagesPath = try find("\(prefix)-images-idx3-ubyte"), labelsPath = try find("\(prefix)-labels-idx1-ubyte")
+        return try DataFile.idxDataset(images: try DataFile.read(imagesPath), labels: try DataFile.read(labelsPath),
+                                       imagesName: imagesPath, labelsName: labelsPath, name: name, classNames: classNames)
     }
 
     /// CIFAR-10's binary batches in `folder` (data_batch_1…5.bin for training, test_batch.bin):
@@ -144,22 +185,14 @@ extension ImageDataset {
     public static func cifar10(folder: String, train: Bool) throws -> ImageDataset {
         let names = train ? (1...5).map { "data_batch_\($0).bin" } : ["test_batch.bin"]
         var pixels: [UInt8] = [], labels: [Int] = []
-        let record = 1 + 3 * 32 * 32
         for name in names {
             let candidates = [folder + "/" + name, folder + "/cifar-10-batches-bin/" + name]
             guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
                 throw DatasetError("'\(folder)' has no CIFAR-10 batch \(name)")
             }
-            let data = try DataFile.read(path)
-            guard data.count % record == 0, !data.isEmpty else {
-                throw DatasetError("'\(path)' is not a CIFAR-10 batch: \(data.count) bytes is not a whole number of \(record)-byte records")
-            }
-            for offset in stride(from: data.startIndex, to: data.endIndex, by: record) {
-                let label = Int(data[offset])
-                guard label < 10 else { throw DatasetError("'\(path)' has the label \(label), outside CIFAR-10's 10 classes") }
-                labels.append(label)
-                pixels += data[offset + 1 ..< offset + record]
-            }
+            let batch = try DataFile.cifar10Batch(try DataFile.read(path), name: path)
+            pixels += batch.pixels
+            labels += batch.labels
         }
         return ImageDataset(name: "CIFAR-10 \(train ? "train" : "test")", shape: [3, 32, 32], pixels: pixels, labels: labels, classNames: cifar10Classes)
     }

@@ -211,7 +211,11 @@ public enum Checkpoint {
 
     /// Restores the trainer's model and optimizer; returns the epochs already done.
     public static func restore(_ trainer: Trainer, from path: String) throws -> Int {
-        let file = try SafeTensors.read(path)
+        try restore(trainer, file: try SafeTensors.read(path), name: path)
+    }
+
+    /// Restores from a checkpoint already read; `path` names it in errors.
+    public static func restore(_ trainer: Trainer, file: SafeTensors, name path: String) throws -> Int {
         guard let done = file.metadata["epochs_done"].flatMap(Int.init) else {
             throw WeightFileError("'\(path)' is not a ConvZoo training checkpoint (it has no epochs_done)")
         }
@@ -220,8 +224,12 @@ public enum Checkpoint {
                             classifierPaths: [], replaceClassifier: false)
         var state: [String: Tensor] = [:]
         for (name, tensor) in file.tensors where name.hasPrefix(optimizerPrefix) { state[String(name.dropFirst(optimizerPrefix.count))] = tensor }
-        trainer.optimizer.loadState(state)
-        if let words = file.metadata["rng_state"]?.split(separator: ",").compactMap({ UInt64($0) }), words.count == 4 {
+        do { try trainer.optimizer.loadState(state) } catch { throw WeightFileError("'\(path)': \(error)") }
+        if let text = file.metadata["rng_state"] {
+            let words = text.split(separator: ",", omittingEmptySubsequences: false).compactMap { UInt64($0) }
+            guard words.count == 4, words.contains(where: { $0 != 0 }) else {
+                throw WeightFileError("'\(path)' has a damaged rng_state (four comma-separated integers, not all zero, expected)")
+            }
             GlobalRandom.generator = Xoshiro256(state: words)
         }
         return done

@@ -61,6 +61,8 @@ struct RestrictedUnpickler {
         "torch._utils._rebuild_parameter",
     ]
     static let maximumDepth = 1_000
+    /// Containers inside containers: a state_dict needs about 5 levels.
+    static let maximumNesting = 100
     static let maximumItems = 10_000_000
 
     let data: Data
@@ -109,15 +111,30 @@ struct RestrictedUnpickler {
     }
 
     /// Runs until STOP and returns the result.
+    ///
+    /// Every value on the stack carries its nesting depth, so a program that wraps a value in
+    /// a million tuples is refused at depth `maximumNesting` (destroying such a value would
+    /// otherwise recurse once per level and overflow the thread's stack).
     mutating func load() throws -> PickleValue {
-        var stack: [PickleValue] = []
+        struct Entry { var value: PickleValue; var depth: Int }
+        var stack: [Entry] = []
         var marks: [Int] = []
-        var memo: [Int: PickleValue] = [:]
-        func pop() throws -> PickleValue {
+        var memo: [Int: Entry] = [:]
+        let maximumNesting = Self.maximumNesting
+        let fail = self.fail
+        func push(_ value: PickleValue, depth: Int = 0) throws {
+            guard depth <= maximumNesting else { throw fail("nests containers more than \(maximumNesting) deep") }
+            stack.append(Entry(value: value, depth: depth))
+        }
+        /// A container of `items`: one level deeper than its deepest item.
+        func push(container value: PickleValue, of items: [Entry], into depth: Int = 0) throws {
+            try push(value, depth: max(depth, 1 + (items.map(\.depth).max() ?? 0)))
+        }
+        func pop() throws -> Entry {
             guard let top = stack.popLast() else { throw fail("pops an empty stack") }
             return top
         }
-        func popMark() throws -> [PickleValue] {
+        func popMark() throws -> [Entry] {
             guard let mark = marks.popLast(), mark <= stack.count else { throw fail("has no matching mark") }
             defer { stack.removeSubrange(mark...) }
             return Array(stack[mark...])
@@ -126,77 +143,83 @@ struct RestrictedUnpickler {
 
         while true {
             let opcode = try byte()
-            if stack.count > Self.maximumItems || marks.count > Self.maximumDepth { throw fail("nests too deeply") }
+            if stack.count > Self.maximumItems || marks.count > Self.maximumDepth || memo.count > Self.maximumItems { throw fail("nests too deeply") }
             switch opcode {
             case 0x80: _ = try byte()                                  // PROTO
             case 0x95: _ = try bytes(8)                                // FRAME
-            case 0x2E: return try pop()                                // STOP
+            case 0x2E: return try pop().value                          // STOP
             case 0x28: marks.append(stack.count)                       // MARK
-            case 0x7D: stack.append(.dict([]))                         // EMPTY_DICT
-            case 0x5D: stack.append(.list([]))                         // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                        // EMPTY_TUPLE
-            case 0x4E: stack.append(.none)                             // NONE
-            case 0x88: stack.append(.bool(true))                       // NEWTRUE
-            case 0x89: stack.append(.bool(false))                      // NEWFALSE
-            case 0x4B: stack.append(.int(Int(try byte())))             // BININT1
-            case 0x4D: stack.append(.int(try littleEndian(2)))         // BININT2
-            case 0x4A: stack.append(.int(try littleEndian(4)))         // BININT
+            case 0x7D: try push(.dict([]))                            // EMPTY_DICT
+            case 0x5D: try push(.list([]))                            // EMPTY_LIST
+            case 0x29: try push(.tuple([]))                           // EMPTY_TUPLE
+            case 0x4E: try push(.none)                                // NONE
+            case 0x88: try push(.bool(true))                          // NEWTRUE
+            case 0x89: try push(.bool(false))                         // NEWFALSE
+            case 0x4B: try push(.int(Int(try byte())))                // BININT1
+            case 0x4D: try push(.int(try littleEndian(2)))            // BININT2
+            case 0x4A: try push(.int(try littleEndian(4)))            // BININT
             case 0x8A, 0x8B:                                           // LONG1, LONG4
                 let count = opcode == 0x8A ? Int(try byte()) : try littleEndian(4)
                 guard count >= 0 && count <= 64 else { throw fail("has an integer wider than 512 bits") }
                 let raw = try bytes(count)
-                if count > 8 { stack.append(.bytes(raw)); continue }  // only PyTorch's magic number is this wide
+                if count > 8 { try push(.bytes(raw)); continue }     // only PyTorch's magic number is this wide
                 var value: UInt64 = 0
                 for (i, b) in raw.enumerated() { value |= UInt64(b) << UInt64(8 * i) }
                 if count > 0 && count < 8 && raw.last! & 0x80 != 0 { value |= ~UInt64(0) << UInt64(8 * count) }
-                stack.append(.int(Int(truncatingIfNeeded: value)))
+                try push(.int(Int(truncatingIfNeeded: value)))
             case 0x47:                                                 // BINFLOAT (big-endian)
                 let raw = try bytes(8)
                 var bits: UInt64 = 0
                 for b in raw { bits = bits << 8 | UInt64(b) }
-                stack.append(.float(Double(bitPattern: bits)))
+                try push(.float(Double(bitPattern: bits)))
             case 0x58, 0x8C, 0x8D, 0x55, 0x54:                         // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8, SHORT_BINSTRING, BINSTRING
                 let count = opcode == 0x8C || opcode == 0x55 ? Int(try byte()) : try littleEndian(opcode == 0x8D ? 8 : 4)
-                stack.append(.string(String(decoding: try bytes(count), as: UTF8.self)))
+                try push(.string(String(decoding: try bytes(count), as: UTF8.self)))
             case 0x42, 0x43:                                           // BINBYTES, SHORT_BINBYTES
                 let count = opcode == 0x43 ? Int(try byte()) : try littleEndian(4)
-                stack.append(.bytes(try bytes(count)))
+                try push(.bytes(try bytes(count)))
             case 0x71: memo[Int(try byte())] = stack.last              // BINPUT
             case 0x72: memo[try littleEndian(4)] = stack.last          // LONG_BINPUT
             case 0x94: memo[memo.count] = stack.last                   // MEMOIZE
             case 0x68, 0x6A:                                           // BINGET, LONG_BINGET
                 let index = opcode == 0x68 ? Int(try byte()) : try littleEndian(4)
-                guard let value = memo[index] else { throw fail("reads memo slot \(index), which was never written") }
-                stack.append(value)
+                guard let entry = memo[index] else { throw fail("reads memo slot \(index), which was never written") }
+                stack.append(entry)
             case 0x63:                                                 // GLOBAL
                 let module = try line(), attribute = try line()
-                stack.append(try global(module + "." + attribute))
+                try push(try global(module + "." + attribute))
             case 0x93:                                                 // STACK_GLOBAL
-                let attribute = try pop(), module = try pop()
+                let attribute = try pop().value, module = try pop().value
                 guard let m = module.text, let a = attribute.text else { throw fail("names a global that is not a string") }
-                stack.append(try global(m + "." + a))
-            case 0x51: stack.append(try persistentLoad(try pop()))      // BINPERSID
-            case 0x74: stack.append(.tuple(try popMark()))              // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))               // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))          // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
+                try push(try global(m + "." + a))
+            case 0x51:                                                 // BINPERSID
+                let id = try pop()
+                try push(container: try persistentLoad(id.value), of: [id])
+            case 0x74: let items = try popMark(); try push(container: .tuple(items.map(\.value)), of: items)     // TUPLE
+            case 0x85: let a = try pop(); try push(container: .tuple([a.value]), of: [a])                        // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try push(container: .tuple([a.value, b.value]), of: [a, b])  // TUPLE2
+            case 0x87:                                                 // TUPLE3
+                let c = try pop(), b = try pop(), a = try pop()
+                try push(container: .tuple([a.value, b.value, c.value]), of: [a, b, c])
             case 0x61, 0x65:                                           // APPEND, APPENDS
                 let items = opcode == 0x61 ? [try pop()] : try popMark()
-                guard case .list(var list) = try pop() else { throw fail("appends to something that is not a list") }
-                list += items
+                let target = try pop()
+                guard case .list(var list) = target.value else { throw fail("appends to something that is not a list") }
+                list += items.map(\.value)
                 try checkSize(list.count)
-                stack.append(.list(list))
+                try push(container: .list(list), of: items, into: target.depth)
             case 0x73, 0x75:                                           // SETITEM, SETITEMS
-                var items: [PickleValue]
+                var items: [Entry]
                 if opcode == 0x73 { let v = try pop(), k = try pop(); items = [k, v] } else { items = try popMark() }
                 guard items.count % 2 == 0 else { throw fail("sets a dictionary item without a value") }
-                guard case .dict(var dict) = try pop() else { throw fail("sets items on something that is not a dictionary") }
-                for i in stride(from: 0, to: items.count, by: 2) { dict.append((items[i], items[i + 1])) }
+                let target = try pop()
+                guard case .dict(var dict) = target.value else { throw fail("sets items on something that is not a dictionary") }
+                for i in stride(from: 0, to: items.count, by: 2) { dict.append((items[i].value, items[i + 1].value)) }
                 try checkSize(dict.count)
-                stack.append(.dict(dict))
+                try push(container: .dict(dict), of: items, into: target.depth)
             case 0x52, 0x81:                                           // REDUCE, NEWOBJ
                 let arguments = try pop(), callable = try pop()
-                stack.append(try call(callable, arguments))
+                try push(container: try call(callable.value, arguments.value), of: [arguments])
             case 0x62:                                                 // BUILD: state on an object; a state_dict's _metadata
                 _ = try pop()
             default:

@@ -28,7 +28,7 @@ struct ZipArchive {
     private func fail(_ why: String) -> WeightFileError { WeightFileError("'\(name)' is not a readable zip archive: \(why)") }
 
     func uint(_ offset: Int, _ width: Int) throws -> Int {
-        guard offset >= 0, offset + width <= data.count else { throw fail("a record at byte \(offset) runs past the end of the file") }
+        guard offset >= 0, offset <= data.count - width else { throw fail("a record at byte \(offset) runs past the end of the file") }
         var value: UInt64 = 0
         data.withUnsafeBytes { raw in
             for i in 0..<width { value |= UInt64(raw[offset + i]) << UInt64(8 * i) }

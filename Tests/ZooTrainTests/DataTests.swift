@@ -46,7 +46,8 @@ final class DataTests: XCTestCase {
         try Data([0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [UInt8](repeating: 1, count: 12)).write(to: folder.appendingPathComponent("train-images-idx3-ubyte"))
         try Data([0, 0, 8, 1, 0, 0, 0, 2, 0, 1]).write(to: folder.appendingPathComponent("train-labels-idx1-ubyte"))
         XCTAssertThrowsError(try ImageDataset.idx(folder: folder.path, train: true, name: "x", classNames: ["a", "b"])) { error in
-            XCTAssertTrue("\(error)".contains("3 images but 2 labels"), "\(error)")
+            XCTAssertTrue("\(error)".contains("train-images-idx3-ubyte' holds 3 images but"), "\(error)")
+            XCTAssertTrue("\(error)".contains("train-labels-idx1-ubyte' 2 labels"), "\(error)")
         }
         try Data([0, 0, 8, 3, 0, 0]).write(to: folder.appendingPathComponent("train-images-idx3-ubyte"))
         XCTAssertThrowsError(try ImageDataset.idx(folder: folder.path, train: true, name: "x", classNames: ["a", "b"])) { error in
