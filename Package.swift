@@ -34,7 +34,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "ZooTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CZooMemory", path: "Sources/CZooMemory"),
+        .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory"], swiftSettings: fast),
         .target(name: "ZooNN", dependencies: ["ZooTensor"], swiftSettings: swift5),
         .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
         .target(name: "CCodecs", path: "Sources/CCodecs",

@@ -24,7 +24,7 @@ public func relu(_ x: Variable) -> Variable {
     let y = Tensor(uninitialized: x.shape) { out in
         x.value.withUnsafeBufferPointer { xb in
             let (source, target) = (xb.baseAddress!, out.baseAddress!)
-            parallelRanges(xb.count) { range in for i in range { target[i] = max(source[i], 0) } }
+            parallelRanges(xb.count) { range in reluLoop(source, target, range) }
         }
     }
     return Variable.record(y, [x]) { dy in
@@ -32,7 +32,7 @@ public func relu(_ x: Variable) -> Variable {
             y.withUnsafeBufferPointer { yb in
                 dy.withUnsafeBufferPointer { gb in
                     let (output, gradient, target) = (yb.baseAddress!, gb.baseAddress!, out.baseAddress!)
-                    parallelRanges(yb.count) { range in for i in range { target[i] = output[i] > 0 ? gradient[i] : 0 } }
+                    parallelRanges(yb.count) { range in reluGradientLoop(output, gradient, target, range) }
                 }
             }
         }]
@@ -146,4 +146,34 @@ func maskedDropout(_ input: Variable, probability p: Float, training: Bool, grou
         }
     }
     return Variable.record(apply(input.value), [input]) { dy in [apply(dy)] }
+}
+
+/// y[i] = x[i] > 0 ? x[i] : 0 over `range`, eight lanes at a time (the scalar loop with its
+/// comparison did not vectorise: 7% of a LeNet-5 training epoch).
+@inline(__always)
+func reluLoop(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    var i = range.lowerBound
+    let zero = SIMD8<Float>(repeating: 0)
+    let (source, target) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
+    while i + 8 <= range.upperBound {
+        let v = source.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        target.storeBytes(of: v.replacing(with: zero, where: .!(v .> zero)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < range.upperBound { y[i] = x[i] > 0 ? x[i] : 0; i += 1 }
+}
+
+/// dx[i] = y[i] > 0 ? dy[i] : 0 over `range`, eight lanes at a time.
+@inline(__always)
+func reluGradientLoop(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    var i = range.lowerBound
+    let zero = SIMD8<Float>(repeating: 0)
+    let (output, gradient, target) = (UnsafeRawPointer(y), UnsafeRawPointer(dy), UnsafeMutableRawPointer(dx))
+    while i + 8 <= range.upperBound {
+        let v = output.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let g = gradient.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        target.storeBytes(of: g.replacing(with: zero, where: .!(v .> zero)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < range.upperBound { dx[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
 }

@@ -28,11 +28,12 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                 invStd.withUnsafeMutableBufferPointer { sb in
                   batchVar.withUnsafeMutableBufferPointer { vb in
                     parallelFor(c) { ch in
+                        // Float sums over each plane in SIMD lanes, Double across planes.
                         var sum = 0.0
-                        for b in 0..<n { let p = xb.baseAddress! + (b * c + ch) * plane; for i in 0..<plane { sum += Double(p[i]) } }
+                        for b in 0..<n { sum += Double(laneSum(xb.baseAddress! + (b * c + ch) * plane, plane)) }
                         let mu = sum / Double(m)
                         var sq = 0.0
-                        for b in 0..<n { let p = xb.baseAddress! + (b * c + ch) * plane; for i in 0..<plane { let d = Double(p[i]) - mu; sq += d * d } }
+                        for b in 0..<n { sq += Double(laneSumOfSquares(xb.baseAddress! + (b * c + ch) * plane, plane, minus: Float(mu))) }
                         let variance = sq / Double(m)
                         mb[ch] = Float(mu)
                         sb[ch] = Float(1 / (variance + Double(eps)).squareRoot())
@@ -77,12 +78,11 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                             var a = 0.0, b2 = 0.0
                             for b in 0..<n {
                                 let off = (b * c + ch) * plane
-                                for i in 0..<plane {
-                                    let g = Double(db[off + i])
-                                    a += g
-                                    b2 += g * Double((xb[off + i] - mean[ch]) * invStd[ch])
-                                }
+                                let (g, gx) = laneSums(db.baseAddress! + off, xb.baseAddress! + off, plane, minus: mean[ch])
+                                a += Double(g)
+                                b2 += Double(gx)
                             }
+                            b2 *= Double(invStd[ch])
                             s1[ch] = Float(a); s2[ch] = Float(b2)
                         }
                     }
@@ -100,10 +100,9 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                             let off = job * plane
                             if training {
                                 let meanDy = sumDy[ch] / Float(m), meanDyXhat = sumDyXhat[ch] / Float(m)
-                                for i in 0..<plane {
-                                    let xhat = (xb[off + i] - mean[ch]) * invStd[ch]
-                                    out[off + i] = k * (db[off + i] - meanDy - xhat * meanDyXhat)
-                                }
+                                let (mu, s) = (mean[ch], invStd[ch])
+                                let (src, grad, dst) = (xb.baseAddress! + off, db.baseAddress! + off, out.baseAddress! + off)
+                                for i in 0..<plane { dst[i] = k * (grad[i] - meanDy - (src[i] - mu) * s * meanDyXhat) }
                             } else {
                                 for i in 0..<plane { out[off + i] = k * db[off + i] }
                             }
@@ -117,6 +116,54 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
         if bias != nil { grads.append(Tensor(shape: [c], scalars: sumDy)) }
         return grads
     }
+}
+
+/// Σ p[i], i < count, in 8 float lanes: a scalar float sum cannot be vectorised (its order of
+/// additions is fixed), and these sums over whole feature maps dominate batch norm's time.
+@inline(__always)
+func laneSum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: 0)
+    var i = 0
+    let raw = UnsafeRawPointer(p)
+    while i + 8 <= count { lanes += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self); i += 8 }
+    var total = lanes.sum()
+    while i < count { total += p[i]; i += 1 }
+    return total
+}
+
+/// Σ (p[i] − mean)², in 8 float lanes.
+@inline(__always)
+func laneSumOfSquares(_ p: UnsafePointer<Float>, _ count: Int, minus mean: Float) -> Float {
+    var lanes = SIMD8<Float>(repeating: 0)
+    let center = SIMD8<Float>(repeating: mean)
+    var i = 0
+    let raw = UnsafeRawPointer(p)
+    while i + 8 <= count {
+        let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - center
+        lanes += d * d
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count { let d = p[i] - mean; total += d * d; i += 1 }
+    return total
+}
+
+/// (Σ g[i], Σ g[i]·(x[i] − mean)), in 8 float lanes.
+@inline(__always)
+func laneSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, minus mean: Float) -> (Float, Float) {
+    var sums = SIMD8<Float>(repeating: 0), products = SIMD8<Float>(repeating: 0)
+    let center = SIMD8<Float>(repeating: mean)
+    var i = 0
+    let (rawG, rawX) = (UnsafeRawPointer(g), UnsafeRawPointer(x))
+    while i + 8 <= count {
+        let gradient = rawG.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        sums += gradient
+        products += gradient * (rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - center)
+        i += 8
+    }
+    var (a, b) = (sums.sum(), products.sum())
+    while i < count { a += g[i]; b += g[i] * (x[i] - mean); i += 1 }
+    return (a, b)
 }
 
 /// Local response normalisation across channels (Krizhevsky et al. 2012), as PyTorch:

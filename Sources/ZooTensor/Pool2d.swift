@@ -46,8 +46,34 @@ public enum PoolKernels {
             input.withUnsafeBufferPointer { xb in
                 indices.withUnsafeMutableBufferPointer { ib in
                     let x = xb.baseAddress!, y = out.baseAddress!, idx = ib.baseAddress!
+                    let twoByTwo = g.kernelHeight == 2 && g.kernelWidth == 2 && g.strideHeight == 2 && g.strideWidth == 2
+                        && g.padHeight == 0 && g.padWidth == 0 && 2 * g.outHeight <= g.height && 2 * g.outWidth <= g.width
                     parallelFor(g.batch * g.channels, minimumPerThread: 4) { plane in
                         let src = x + plane * inPlane
+                        if twoByTwo {
+                            // The common 2×2, stride-2 window (LeNet, VGG, AlexNet's classifier
+                            // input): four values, no bounds; ties and NaNs resolve as in the general loop below (PyTorch's rule).
+                            let (w, ow) = (g.width, g.outWidth)
+                            for oy in 0..<g.outHeight {
+                                let top = src + 2 * oy * w, o = plane * outPlane + oy * ow
+                                for ox in 0..<ow {
+                                    let a = 2 * ox, b = 2 * ox + 1
+                                    var best = top[a], bestIndex = 2 * oy * w + a
+                                    @inline(__always) func consider(_ v: Float, _ index: Int) {
+                                        // No short-circuit, so that this compiles to selects, not branches.
+                                        let take = (minimum ? v < best : v > best) != v.isNaN
+                                        best = take ? v : best
+                                        bestIndex = take ? index : bestIndex
+                                    }
+                                    consider(top[b], 2 * oy * w + b)
+                                    consider(top[w + a], (2 * oy + 1) * w + a)
+                                    consider(top[w + b], (2 * oy + 1) * w + b)
+                                    y[o + ox] = best
+                                    idx[o + ox] = Int32(bestIndex)
+                                }
+                            }
+                            return
+                        }
                         for oy in 0..<g.outHeight {
                             let y0 = max(oy * g.strideHeight - g.padHeight, 0)
                             let y1 = min(oy * g.strideHeight - g.padHeight + g.kernelHeight, g.height)
