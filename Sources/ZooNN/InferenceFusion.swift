@@ -6,6 +6,7 @@ import ZooTensor
 ///   w' = w · γ/√(σ² + ε),   b' = (b − μ) · γ/√(σ² + ε) + β,
 /// and the ReLU is applied in the pass that adds the bias. The folded weights are cached on
 /// the Conv2d and rebuilt when any of the six tensors changes (their version counters).
+/// A BatchNorm followed by a ReLU (pre-activation, DenseNet) becomes one pass too.
 /// Training, gradients, summaries and the state_dict never see a difference.
 enum InferenceFusion {
     static func applies(to module: Module) -> Bool {
@@ -28,6 +29,12 @@ enum InferenceFusion {
                 if let problem = conv.inputProblem(x.shape) { ShapeCheck.fail(conv, input: x.shape, problem) }
                 x = conv.foldedForward(x, bn, relu: relu)
                 i += used
+            } else if let bn = modules[i] as? BatchNorm, !bn.isTraining, !bn.appliesReLU, i + 1 < modules.count,
+                      let next = modules[i + 1] as? Lambda, next.kind == "ReLU" {
+                // A pre-activation BatchNorm → ReLU (DenseNet): one pass.
+                if let problem = bn.inputProblem(x.shape) { ShapeCheck.fail(bn, input: x.shape, problem) }
+                x = bn.forward(x, relu: true)
+                i += 2
             } else {
                 x = modules[i](x)
                 i += 1

@@ -127,11 +127,18 @@ public final class BatchNorm: Module {
 
     public var channels: Int { weight.shape[0] }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) -> Variable { forward(input, relu: appliesReLU) }
+
+    /// The normalisation, then a ReLU when `relu` (one pass in inference).
+    func forward(_ input: Variable, relu withReLU: Bool) -> Variable {
+        if !isTraining && !GradMode.isEnabled {
+            return Variable(batchNormInference(input.value, weight: weight.value, bias: bias.value, runningMean: runningMean.value,
+                                               runningVar: runningVar.value, eps: eps, relu: withReLU))
+        }
         if isTraining && GradMode.isEnabled { batchesTracked.value.scalars[0] += 1 }
         let normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,
                                    runningVar: &runningVar.value, training: isTraining, momentum: momentum, eps: eps)
-        return appliesReLU ? relu(normalised) : normalised
+        return withReLU ? relu(normalised) : normalised
     }
 
     public override func inputProblem(_ shape: [Int]) -> String? {

@@ -118,6 +118,33 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
     }
 }
 
+/// Batch normalisation with the running statistics (evaluation), and an optional ReLU, in one
+/// pass and with no autograd record: the same arithmetic as `batchNorm`'s evaluation path.
+public func batchNormInference(_ input: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+                               eps: Float, relu: Bool) -> Tensor {
+    let shape = input.shape
+    precondition(shape.count >= 2 && runningMean.shape == [shape[1]] && runningVar.shape == [shape[1]],
+                 "batch norm of \(shape) with running statistics \(runningMean.shape), \(runningVar.shape)")
+    let (n, c) = (shape[0], shape[1])
+    let plane = shape.dropFirst(2).reduce(1, *)
+    var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
+    for ch in 0..<c {
+        let invStd = 1 / (runningVar.scalars[ch] + eps).squareRoot()
+        scale[ch] = (weight?.scalars[ch] ?? 1) * invStd
+        shift[ch] = (bias?.scalars[ch] ?? 0) - runningMean.scalars[ch] * scale[ch]
+    }
+    return Tensor(uninitialized: shape) { out in
+        input.withUnsafeBufferPointer { xb in
+            parallelFor(n * c, minimumPerThread: max(1, 4096 / max(1, plane))) { job in
+                let (k, b) = (scale[job % c], shift[job % c])
+                let src = xb.baseAddress! + job * plane, dst = out.baseAddress! + job * plane
+                for i in 0..<plane { dst[i] = src[i] * k + b }
+                if relu { reluLoop(dst, dst, 0..<plane) }
+            }
+        }
+    }
+}
+
 /// Σ p[i], i < count, in 8 float lanes: a scalar float sum cannot be vectorised (its order of
 /// additions is fixed), and these sums over whole feature maps dominate batch norm's time.
 @inline(__always)
