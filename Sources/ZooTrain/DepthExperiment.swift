@@ -105,6 +105,25 @@ public struct DepthExperiment {
         try writeReport(rows: rows, parameters: parameters, folder: folder, trainCount: train.count, testName: test.name)
     }
 
+    /// One line per kind comparing the deepest and the shallowest network's final training
+    /// error: the paper's degradation (plain) and its cure (residual, pre-activation).
+    func verdict(rows: [Row]) -> String {
+        guard let shallow = depths.min(), let deep = depths.max(), shallow < deep else { return "" }
+        var text = "\n"
+        for kind in kinds {
+            func final(_ depth: Int) -> Double? {
+                rows.filter { $0.kind == kind.rawValue && $0.depth == depth }.max { $0.epoch < $1.epoch }?.trainError
+            }
+            guard let a = final(shallow), let b = final(deep) else { continue }
+            let comparison = b > a ? "above" : b < a ? "below" : "equal to"
+            let meaning = kind == .plain ? (b > a ? "the degradation problem shows" : "no degradation at this budget")
+                                         : (b <= a ? "depth helps, as in the paper" : "the deeper net has not caught up at this budget")
+            text += String(format: "- %@: %@-%d's final training error %.2f%% is %@ %@-%d's %.2f%%: %@.\n", kind.rawValue, kind.rawValue, deep,
+                           b * 100, comparison, kind.rawValue, shallow, a * 100, meaning)
+        }
+        return text
+    }
+
     func writeReport(rows: [Row], parameters: [String: Int], folder: String, trainCount: Int, testName: String) throws {
         var summary = "# Plain vs residual networks as depth grows\n\n"
         summary += "Recipe: SGD momentum 0.9, weight decay \(weightDecay), learning rate \(learningRate) divided by 10 at epochs "
@@ -122,6 +141,7 @@ public struct DepthExperiment {
                                   last.trainError * 100, last.testError * 100, own.reduce(0) { $0 + $1.seconds })
             }
         }
+        summary += verdict(rows: rows)
         try AtomicFile.write(Data(summary.utf8), to: folder + "/summary.md")
         let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
         for (file, title, value) in [("train_error", "training error vs epoch", \Row.trainError), ("test_error", "test error vs epoch", \Row.testError)] {

@@ -14,10 +14,11 @@ extension Zoo {
             @Option(help: "Depths, 6n + 2.") var depths = "20,56"
             @Option(help: "plain, residual, preact (comma-separated).") var kinds = "plain,residual"
             @Option(help: "Epochs per network.") var epochs = 8
-            @Option(help: "Train on a seeded random subset of this many images (0: all).") var subset = 10_000
-            @Option(name: .customLong("test-subset"), help: "Measure test error on a seeded subset of this many test images.") var testSubset: Int?
+            @Option(help: "Train on a seeded random subset of this many images (0: all).") var subset = 5_000
+            @Option(name: .customLong("test-subset"), help: "Measure test error on a seeded subset of this many test images (0: all).") var testSubset = 2_000
             @Option(help: "Epochs of linear learning-rate warm-up.") var warmup = 1
-            @Flag(name: .customLong("zero-init-residual"), help: "Start each residual branch's last BN scale at 0.") var zeroInitResidual = false
+            @Flag(name: .customLong("zero-init-residual"), inversion: .prefixedNo,
+                  help: "Start each residual branch's last BN scale at 0, so a deep net starts as a shallow one.") var zeroInitResidual = true
             @Option(help: "Peak learning rate.") var lr: Float = 0.1
             @Option(help: "Images per batch.") var batch = 128
             @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -40,7 +41,8 @@ extension Zoo {
                 do { (train, test, _) = try spec.load(channels: 3, size: (32, 32), validationFraction: 0.2, seed: seed) } catch { fail("\(error)") }
                 if subset < 0 { fail("--subset must not be negative, got \(subset)") }
                 if subset > 0 { train = train.randomSubset(subset, seed: seed) }
-                if let testSubset { test = test.randomSubset(testSubset, seed: seed &+ 1) }
+                if testSubset < 0 { fail("--test-subset must not be negative, got \(testSubset)") }
+                if testSubset > 0 { test = test.randomSubset(testSubset, seed: seed &+ 1) }
                 var experiment = DepthExperiment(depths: depthList.map { $0! }, kinds: kindList.map { $0! }, epochs: epochs)
                 (experiment.warmupEpochs, experiment.zeroInitResidual, experiment.learningRate) = (warmup, zeroInitResidual, lr)
                 (experiment.batchSize, experiment.seed) = (batch, seed)
