@@ -13,8 +13,12 @@ public enum WeightFile {
 
     /// The tensors and metadata of a safetensors file or a PyTorch checkpoint.
     public static func read(_ path: String) throws -> SafeTensors {
-        guard FileManager.default.isReadableFile(atPath: path),
-              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+        guard FileManager.default.isReadableFile(atPath: path) else { throw WeightFileError("cannot read '\(path)': no such file or not readable") }
+        // Checked before reading: Foundation's Data(contentsOf:) leaks a page on an empty file.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw WeightFileError("'\(path)' is empty")
+        }
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw WeightFileError("cannot read '\(path)': no such file or not readable")
         }
         guard !data.isEmpty else { throw WeightFileError("'\(path)' is empty") }

@@ -3,6 +3,7 @@ import Foundation
 import ZooModels
 import ZooNN
 import ZooTensor
+import ZooTrain
 
 extension Zoo {
     struct Bench: ParsableCommand {
@@ -14,6 +15,8 @@ extension Zoo {
         @Flag(help: "Time a training step (forward, backward, SGD update) instead of inference.") var train = false
         @Option(help: "Timed iterations after one warm-up.") var iters = 10
         @Option(help: "Threads for the kernels and OpenBLAS.") var threads: Int?
+        @Option(help: "Time one training epoch over this data set instead (see 'zoo train --data'): shuffled batches, SGD with momentum, no augmentation or evaluation.")
+        var epoch: String?
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() {
@@ -28,6 +31,7 @@ extension Zoo {
                 guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else { fail("--input must be CxHxW, e.g. 3x224x224; got '\(input)'") }
                 shape = parts
             }
+            if let epoch { return runEpoch(entry, data: epoch) }
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
             let network = entry.build(classCount: entry.defaultClassCount, input: shape)
@@ -64,6 +68,42 @@ extension Zoo {
                 print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d)",
                              entry.name, train ? "training" : "inference", batch, shape.map(String.init).joined(separator: "×"),
                              Threads.count, median, Double(batch) / median * 1000, flops / median / 1e6, iters))
+            }
+        }
+
+        /// One epoch of training: the data set is loaded first (not timed), a few batches warm
+        /// up, then every batch of a shuffled pass is timed as one span.
+        func runEpoch(_ entry: ModelEntry, data: String) {
+            let spec: DataSpec
+            do { spec = try DataSpec(data) } catch { fail("\(error)") }
+            let train: ImageDataset
+            do { train = try spec.load(channels: entry.defaultInput[0], size: (entry.defaultInput[1], entry.defaultInput[2]),
+                                        validationFraction: 0.1, seed: 0).train } catch { fail("\(error)") }
+            if let problem = entry.inputProblem(train.shape) { fail("\(entry.name) cannot take \(data)'s images: \(problem)") }
+            GlobalRandom.seed(1)
+            let network = entry.build(classCount: max(entry.defaultClassCount, train.classCount), input: train.shape)
+            let macs = GlobalRandom.shapesOnly { network.summary(input: train.shape).macs }
+            let optimizer = SGD(network.namedParameters().map(\.variable), learningRate: 0.01, momentum: 0.9)
+            let (mean, std) = train.channelStatistics()
+            network.train()
+            func step(_ batch: Batch) {
+                optimizer.zeroGrad()
+                crossEntropy(network(Variable(batch.images)), targets: batch.labels).backward()
+                optimizer.step()
+            }
+            for batch in DataLoader(train, batchSize: batch, seed: 1, mean: mean, std: std).prefix(3) { step(batch) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            var batches = 0
+            for batch in DataLoader(train, batchSize: batch, seed: 2, mean: mean, std: std) { step(batch); batches += 1 }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let result: [String: Any] = ["seconds_per_epoch": seconds, "ms_per_batch": seconds * 1000 / Double(batches),
+                                         "images_per_second": Double(train.count) / seconds,
+                                         "gflops": Double(macs) * 6 * Double(train.count) / seconds / 1e9]
+            if json {
+                print(String(decoding: try! JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print(String(format: "%@ training epoch over %@ (%d images, batch %d), %d threads: %.2f s, %.0f images/s",
+                             entry.name, train.name, train.count, batch, Threads.count, seconds, Double(train.count) / seconds))
             }
         }
     }

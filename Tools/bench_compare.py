@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""ConvZoo against PyTorch and ONNX Runtime on this machine: every case, alternating, N rounds.
+
+    python3 Tools/bench_compare.py --venv /tmp/convzoo-bench [--rounds 5] [--threads 2] [--cases ...]
+
+Needs a release build (`swift build -c release`) and a venv with torch, torchvision, onnx and
+onnxruntime (Tools/bench_setup makes one). In every round each case runs once in each
+framework, in turn, each in a fresh process (`zoo bench --json`, Tools/bench_pytorch.py); a
+run reports the median of its own timed iterations, and the table gives the median over the
+rounds. Peak resident memory of resnet50 inference at batch 16 is measured once per framework
+with /usr/bin/time -v. Writes benchmarks/RESULTS.md (the table) and benchmarks/raw.jsonl
+(every run).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INFERENCE_MODELS = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "densenet121"]
+CASES = ([f"{m}-infer-b1" for m in INFERENCE_MODELS] + [f"{m}-infer-b16" for m in INFERENCE_MODELS]
+         + ["resnet20-train-b128", "resnet18-train-b16", "lenet5-epoch-b64"])
+
+
+def iterations(case):
+    model, mode, batch = case.split("-")
+    if mode == "epoch":
+        return 1
+    if batch == "b1":
+        return 10
+    return 3 if model in ("vgg16", "resnet18") and mode == "train" or model == "vgg16" else 5
+
+
+def zoo_command(case, threads):
+    model, mode, batch = case.split("-")
+    b = batch[1:]
+    command = [os.path.join(ROOT, ".build/release/zoo"), "bench", "--model", model, "--batch", b, "--threads", str(threads), "--json"]
+    if mode == "epoch":
+        return command + ["--epoch", "fashion-mnist"]
+    command += ["--iters", str(iterations(case))]
+    if model == "resnet20":
+        command += ["--input", "3x32x32"]
+    elif model != "lenet5":
+        command += ["--input", "3x224x224"]
+    return command + (["--train"] if mode == "train" else [])
+
+
+def python_command(venv, framework, case, threads):
+    return [os.path.join(venv, "bin/python"), os.path.join(ROOT, "Tools/bench_pytorch.py"), "--framework", framework,
+            "--case", case, "--threads", str(threads), "--iters", str(iterations(case))]
+
+
+def run(command, env, memory=False):
+    if memory:
+        command = ["/usr/bin/time", "-v"] + command
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    line = [l for l in done.stdout.splitlines() if l.startswith("{")][-1]
+    result = json.loads(line)
+    if memory:
+        kb = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+        result["max_rss_mb"] = int(kb.group(1)) / 1024 if kb else None
+    return result
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs, Linux {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--venv", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cases", nargs="*", default=CASES)
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
+    args = parser.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), ZOO_THREADS=str(args.threads))
+    frameworks = ["convzoo", "pytorch", "onnxruntime"]
+    runs = {(f, c): [] for f in frameworks for c in args.cases}
+    versions = {}
+    memory = {}
+    os.makedirs(args.out, exist_ok=True)
+    raw = open(os.path.join(args.out, "raw.jsonl"), "w")
+    for round_ in range(1, args.rounds + 1):
+        for case in args.cases:
+            order = frameworks if round_ % 2 else list(reversed(frameworks))
+            for framework in order:
+                if framework == "onnxruntime" and "-infer-" not in case:
+                    continue
+                command = (zoo_command(case, args.threads) if framework == "convzoo"
+                           else python_command(args.venv, framework, case, args.threads))
+                measure_memory = round_ == 1 and case == "resnet50-infer-b16"
+                result = run(command, env, memory=measure_memory)
+                result.update({"framework": framework, "case": case, "round": round_})
+                if measure_memory:
+                    memory[framework] = result.get("max_rss_mb")
+                versions[framework] = result.get("version", versions.get(framework))
+                runs[(framework, case)].append(result["ms_per_batch"])
+                raw.write(json.dumps(result) + "\n")
+                raw.flush()
+                print(f"round {round_} {case:22s} {framework:12s} {result['ms_per_batch']:10.2f} ms/batch", flush=True)
+    raw.close()
+
+    def median(framework, case):
+        values = runs[(framework, case)]
+        return statistics.median(values) if values else None
+
+    lines = ["# ConvZoo against PyTorch and ONNX Runtime", "",
+             f"Measured {datetime.date.today().isoformat()} on {machine()}, {args.threads} threads everywhere, "
+             f"by `python3 Tools/bench_compare.py --venv VENV --rounds {args.rounds}`: in each of {args.rounds} rounds every case ran "
+             "once per framework, alternating, each in a fresh process; a run's figure is the median of its own timed iterations "
+             "after one warm-up, and the table gives the median over the rounds. "
+             f"ConvZoo {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}, "
+             f"PyTorch {versions.get('pytorch')} (eager), ONNX Runtime {versions.get('onnxruntime')} (CPU provider, all graph optimisations). "
+             "Ratios are the other framework's time over ConvZoo's: above 1 means ConvZoo is faster.", "",
+             "| case | ConvZoo ms | PyTorch ms | ONNX Runtime ms | PyTorch / ConvZoo | ONNX Runtime / ConvZoo |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for case in args.cases:
+        ours, torch_ms, ort_ms = median("convzoo", case), median("pytorch", case), median("onnxruntime", case)
+        unit = "ms/batch" if "-epoch-" not in case else "ms/batch (epoch)"
+
+        def cell(v):
+            return f"{v:.1f}" if v is not None else "—"
+
+        def ratio(v):
+            return f"{v / ours:.2f}" if v is not None and ours else "—"
+        lines.append(f"| {case} | {cell(ours)} | {cell(torch_ms)} | {cell(ort_ms)} | {ratio(torch_ms)} | {ratio(ort_ms)} |")
+    if "lenet5-epoch-b64" in args.cases and median("convzoo", "lenet5-epoch-b64"):
+        batches = 938
+        lines += ["", f"lenet5-epoch-b64 is one epoch of 60,000 Fashion-MNIST images ({batches} batches): "
+                  f"ConvZoo {median('convzoo', 'lenet5-epoch-b64') * batches / 1000:.2f} s, "
+                  f"PyTorch {median('pytorch', 'lenet5-epoch-b64') * batches / 1000:.2f} s per epoch."]
+    if memory:
+        lines += ["", "Peak resident memory, resnet50 inference at batch 16 (`/usr/bin/time -v`, whole process): " +
+                  ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items() if v is not None) + "."]
+    with open(os.path.join(args.out, "RESULTS.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
