@@ -6,6 +6,7 @@
 Needs PyTorch (Debian's python3-torch 1.13 will do) for the .pth seeds. Writes, all from
 torch.manual_seed(0):
   pth/tiny.pth, pth/tiny-legacy.pth   a tiny model's state_dict, torch.save zip and legacy formats
+                                       (the legacy file names storages by object ids, so it differs per run)
   safetensors/tiny.safetensors         the same state_dict as safetensors (I64 num_batches_tracked), and
   safetensors/tiny-metadata.safetensors  with ConvZoo's metadata (labels, preprocessing)
   checkpoint/sgd.checkpoint, checkpoint/adam.checkpoint
@@ -72,6 +73,10 @@ def regressions(out, seeds):
     write("pth", "pickle-nested-tuples.pth", b"\x80\x02K\x01" + b"\x85" * 100_000 + b".")
     # ... and in lists, through EMPTY_LIST/APPEND.
     write("pth", "pickle-nested-lists.pth", b"\x80\x02" + b"]" * 50_000 + b"a" * 49_999 + b".")
+    # A zip whose ZIP64 locator points at byte 2^63 - 1: checking "offset + 4 <= size" overflowed.
+    locator = (0x07064B50).to_bytes(4, "little") + bytes(4) + (2**63 - 1).to_bytes(8, "little") + (1).to_bytes(4, "little")
+    end = (0x06054B50).to_bytes(4, "little") + bytes(6) + (0xFFFF).to_bytes(2, "little") + bytes(4) + (0xFFFFFFFF).to_bytes(4, "little") + bytes(2)
+    write("pth", "zip64-locator-offset-overflow.pth", b"PK\x03\x04" + bytes(26) + locator + end)
     # A memo slot read before it is written, and a mark that is never closed.
     write("pth", "pickle-memo-unset.pth", b"\x80\x02h\x07.")
     write("pth", "pickle-mark-unclosed.pth", b"\x80\x02(" * 2000 + b".")
