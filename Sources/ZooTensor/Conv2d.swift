@@ -60,6 +60,12 @@ public struct ConvGeometry: Equatable {
     /// together so that the product stays wide.
     var chunkSize: Int { max(1, min(batch, (2 << 20) / max(1, patchSize * outPlane))) }
 
+    /// Above this many column values per image, the forward pass works in bands of output rows.
+    /// (A static so that tests can lower it to exercise the banded path on small inputs.)
+    nonisolated(unsafe) public static var bandThreshold = 2 << 20
+    /// About how many column values one band holds (4 MiB: it stays in the shared cache).
+    nonisolated(unsafe) public static var bandValues = 1 << 20
+
     /// Threads for the image-parallel path, or 0 to use the chunked one. When one image's
     /// columns are small (≤ 4 MiB: every layer of a CIFAR net, the late stages of an ImageNet
     /// net), each thread takes whole images with a serial sgemm: its columns stay in its own
@@ -75,18 +81,21 @@ public struct ConvGeometry: Equatable {
 
 extension ConvGeometry {
     /// Writes the patches of images [first, first+count) for channel group `group` into
-    /// `columns`, a [patchSize, count·OH·OW] row-major matrix.
+    /// `columns`, a [patchSize, count·R·OW] row-major matrix for the output rows `rows`
+    /// (R of them; all OH rows by default).
     func im2col(_ input: UnsafePointer<Float>, first: Int, count: Int, group: Int,
-                into columns: UnsafeMutablePointer<Float>, serial: Bool = false) {
-        let ld = count * outPlane
-        let (kh, kw, oh, ow, w, h) = (kernelHeight, kernelWidth, outHeight, outWidth, width, height)
+                into columns: UnsafeMutablePointer<Float>, serial: Bool = false, rows: Range<Int>? = nil) {
+        let (yStart, yEnd) = (rows?.lowerBound ?? 0, rows?.upperBound ?? outHeight)
+        let band = (yEnd - yStart) * outWidth
+        let ld = count * band
+        let (kh, kw, oh, ow, w, h) = (kernelHeight, kernelWidth, yEnd, outWidth, width, height)
         let (sh, sw, ph, pw, dh, dw) = (strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth)
         parallelFor(count * groupInChannels, minimumPerThread: serial ? Int.max : 1) { job in
             let (b, c) = job.quotientAndRemainder(dividingBy: groupInChannels)
             let plane = input + ((first + b) * inChannels + group * groupInChannels + c) * inPlane
             for i in 0..<kh {
                 for j in 0..<kw {
-                    var row = columns + ((c * kh + i) * kw + j) * ld + b * outPlane
+                    var row = columns + ((c * kh + i) * kw + j) * ld + b * band - yStart * ow
                     // Output columns whose input column ow·sw − pw + j·dw lies inside [0, W).
                     let offset = j * dw - pw
                     let lo = offset >= 0 ? 0 : min(ow, (-offset + sw - 1) / sw)
@@ -97,9 +106,10 @@ extension ConvGeometry {
                         // columns that wrapped into a neighbouring row are zeroed. One long
                         // copy instead of a short one per row: im2col was 17–23% of a
                         // ResNet-20 or LeNet-5 training step.
-                        let yLo = min(oh, max(0, ph - i * dh)), yHi = min(oh, max(yLo, h + ph - i * dh))
+                        // (`row` points at output row 0; rows before yStart are not written.)
+                        let yLo = min(oh, max(yStart, ph - i * dh)), yHi = min(oh, max(yLo, h + ph - i * dh))
                         let n = (yHi - yLo) * w
-                        if yLo > 0 { row.update(repeating: 0, count: yLo * ow) }
+                        if yLo > yStart { (row + yStart * ow).update(repeating: 0, count: (yLo - yStart) * ow) }
                         if yHi < oh { (row + yHi * ow).update(repeating: 0, count: (oh - yHi) * ow) }
                         if n > 0 {
                             let target = row + yLo * ow, source = plane + (yLo - ph + i * dh) * w + offset
@@ -119,7 +129,8 @@ extension ConvGeometry {
                     }
                     // Plain loops rather than memcpy/memset: rows are short (7 to 112
                     // values), where the calls cost more than the copying.
-                    for y in 0..<oh {
+                    row += yStart * ow
+                    for y in yStart..<oh {
                         let iy = y * sh - ph + i * dh
                         if iy < 0 || iy >= h {
                             for x in 0..<ow { row[x] = 0 }
@@ -214,6 +225,24 @@ public enum ConvKernels {
                                       a: w + grp * cog * cig, lda: cig,
                                       b: x + (n * g.inChannels + grp * cig) * plane, ldb: plane,
                                       beta: 0, c: y + (n * g.outChannels + grp * cog) * opl, ldc: opl)
+                            }
+                        }
+                    } else if g.patchSize * opl > ConvGeometry.bandThreshold {
+                        // One image's columns would not fit in cache (VGG's first layers: 115 MB
+                        // at 224×224): bands of output rows, each band's columns about 4 MiB,
+                        // multiplied straight into that band of the output.
+                        let rowsPerBand = max(1, ConvGeometry.bandValues / (g.patchSize * g.outWidth))
+                        Workspace.shared.withBuffer(g.patchSize * rowsPerBand * g.outWidth) { columns in
+                            for n in 0..<g.batch {
+                                for grp in 0..<g.groups {
+                                    for y0 in stride(from: 0, to: g.outHeight, by: rowsPerBand) {
+                                        let y1 = min(g.outHeight, y0 + rowsPerBand), width = (y1 - y0) * g.outWidth
+                                        g.im2col(x, first: n, count: 1, group: grp, into: columns, rows: y0..<y1)
+                                        sgemm(transposeA: false, transposeB: false, m: cog, n: width, k: g.patchSize,
+                                              a: w + grp * cog * g.patchSize, lda: g.patchSize, b: columns, ldb: width,
+                                              beta: 0, c: y + (n * g.outChannels + grp * cog) * opl + y0 * g.outWidth, ldc: opl)
+                                    }
+                                }
                             }
                         }
                     } else {

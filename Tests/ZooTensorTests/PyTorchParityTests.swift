@@ -24,6 +24,30 @@ final class PyTorchParityTests: XCTestCase {
         }
     }
 
+    /// The forward pass's other paths on the same fixtures: one thread (no image-parallel
+    /// path), and bands of one or two output rows (the path of VGG-size feature maps).
+    func testBandedConvolutionMatchesPyTorch() throws {
+        let (threads, threshold, values) = (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues)
+        defer { (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues) = (threads, threshold, values) }
+        Threads.count = 1
+        ConvGeometry.bandThreshold = 0
+        for rows in [1, 2] {
+            for name in Fixtures.names("ops", prefix: "conv2d_") {
+                let (f, config) = try Fixtures.load("ops", name)
+                let x = try f.require("x"), w = try f.require("weight")
+                let g = ConvGeometry(input: x.shape, weight: w.shape, stride: config.pair("stride"), padding: config.pair("padding"),
+                                     dilation: config.pair("dilation"), groups: config.int("groups"))
+                ConvGeometry.bandValues = rows * w.shape[1] * w.shape[2] * w.shape[3] * g.outWidth
+                let y = GradMode.withoutGrad {
+                    conv2d(Variable(x), weight: Variable(w), bias: config.bool("bias") ? Variable(try! f.require("bias")) : nil,
+                           stride: config.pair("stride"), padding: config.pair("padding"), dilation: config.pair("dilation"),
+                           groups: config.int("groups"))
+                }
+                assertClose(y.value, try f.require("out"), "\(name), bands of \(rows) output rows")
+            }
+        }
+    }
+
     func testConvTranspose2dMatchesPyTorch() throws {
         let names = Fixtures.names("ops", prefix: "conv_transpose2d_")
         XCTAssertGreaterThanOrEqual(names.count, 3)
