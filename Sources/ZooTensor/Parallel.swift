@@ -107,7 +107,42 @@ public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, al
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-    if threads <= 1 {
+    if m == 1 || n == 1 {
+        // A matrix–vector product (a fully connected layer at batch 1): sgemm would first pack
+        // the whole matrix (half of AlexNet's batch-1 time); sgemv streams it once. The output
+        // vector is split over the threads.
+        let length = m == 1 ? n : m
+        let parts = serial ? 1 : min(Threads.count, max(1, length * k / (1 << 16)))
+        func part(_ start: Int, _ end: Int) {
+            if end <= start { return }
+            if m == 1 {
+                // c[0, j] = Σ_l op(A)[0, l] · op(B)[l, j], j in start..<end
+                let x = a, incX = Int32(transposeA ? lda : 1)
+                if transposeB {  // B is [n, k]: rows start..<end
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(end - start), Int32(k), alpha, b + start * ldb, Int32(ldb),
+                                x, incX, beta, c + start, 1)
+                } else {         // B is [k, n]: columns start..<end
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(end - start), alpha, b + start, Int32(ldb),
+                                x, incX, beta, c + start, 1)
+                }
+            } else {
+                // c[i, 0] = Σ_l op(A)[i, l] · op(B)[l, 0], i in start..<end
+                let x = b, incX = Int32(transposeB ? 1 : ldb)
+                if transposeA {  // A is [k, m]: columns start..<end
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(end - start), alpha, a + start, Int32(lda),
+                                x, incX, beta, c + start * ldc, Int32(ldc))
+                } else {         // A is [m, k]: rows start..<end
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(end - start), Int32(k), alpha, a + start * lda, Int32(lda),
+                                x, incX, beta, c + start * ldc, Int32(ldc))
+                }
+            }
+        }
+        if parts <= 1 || length < 2 * parts {
+            part(0, length)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts) { t in part(length * t / parts, length * (t + 1) / parts) }
+        }
+    } else if threads <= 1 {
         single(m, n, k, a, b, beta, c, ldc)
     } else if n >= 64 * threads && n >= m {
         DispatchQueue.concurrentPerform(iterations: threads) { t in
