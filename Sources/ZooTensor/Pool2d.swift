@@ -85,10 +85,10 @@ public enum PoolKernels {
                                 for iy in y0..<y1 {
                                     for ix in x0..<x1 {
                                         let v = src[iy * g.width + ix]
-                                        if minimum ? (v < best || v.isNaN) : (v > best || v.isNaN) {
-                                            best = v
-                                            bestIndex = iy * g.width + ix
-                                        }
+                                        // (v > best || v.isNaN) without a branch: a NaN wins, the last one.
+                                        let take = (minimum ? v < best : v > best) != v.isNaN
+                                        best = take ? v : best
+                                        bestIndex = take ? iy * g.width + ix : bestIndex
                                     }
                                 }
                                 let o = plane * outPlane + oy * g.outWidth + ox
