@@ -136,12 +136,12 @@ public final class Adam: Optimizer {
             guard (first[index] == nil) == (second[index] == nil) else {
                 throw OptimizerStateError("optimizer state for parameter \(index) has only one of exp_avg and exp_avg_sq")
             }
+            if let v = second[index], v.scalars.contains(where: { $0 < 0 }) {
+                throw OptimizerStateError("optimizer state 'exp_avg_sq.\(index)' has a negative value")
+            }
             guard let step = state["step.\(index)"] else { counts[index] = 0; continue }
             guard step.scalars.count == 1, let value = step.scalars.first, value.isFinite, value >= 0, value < 1e9, value == value.rounded() else {
                 throw OptimizerStateError("optimizer state 'step.\(index)' is not a step count")
-            }
-            if let v = second[index], v.scalars.contains(where: { $0 < 0 }) {
-                throw OptimizerStateError("optimizer state 'exp_avg_sq.\(index)' has a negative value")
             }
             counts[index] = Int(value)
         }

@@ -56,16 +56,8 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
     }
     let gamma = weight?.value.scalars ?? [Float](repeating: 1, count: c)
     let beta = bias?.value.scalars ?? [Float](repeating: 0, count: c)
-    let y = Tensor(uninitialized: shape) { out in
-        x.withUnsafeBufferPointer { xb in
-            parallelFor(n * c, minimumPerThread: 8) { job in
-                let ch = job % c
-                let scale = gamma[ch] * invStd[ch], shift = beta[ch] - mean[ch] * scale
-                let src = xb.baseAddress! + job * plane, dst = out.baseAddress! + job * plane
-                for i in 0..<plane { dst[i] = src[i] * scale + shift }
-            }
-        }
-    }
+    let (scale, shift) = normalisationAffine(gamma: gamma, beta: beta, mean: mean, invStd: invStd)
+    let y = affinePerChannel(x, scale: scale, shift: shift, relu: false)
     let inputs = [input] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
     return Variable.record(y, inputs) { dy in
         // Per channel: Σ dy and Σ dy·x̂.
@@ -125,16 +117,25 @@ public func batchNormInference(_ input: Tensor, weight: Tensor?, bias: Tensor?, 
     let shape = input.shape
     precondition(shape.count >= 2 && runningMean.shape == [shape[1]] && runningVar.shape == [shape[1]],
                  "batch norm of \(shape) with running statistics \(runningMean.shape), \(runningVar.shape)")
-    let (n, c) = (shape[0], shape[1])
-    let plane = shape.dropFirst(2).reduce(1, *)
-    var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
-    for ch in 0..<c {
-        let invStd = 1 / (runningVar.scalars[ch] + eps).squareRoot()
-        scale[ch] = (weight?.scalars[ch] ?? 1) * invStd
-        shift[ch] = (bias?.scalars[ch] ?? 0) - runningMean.scalars[ch] * scale[ch]
-    }
-    return Tensor(uninitialized: shape) { out in
-        input.withUnsafeBufferPointer { xb in
+    let c = shape[1]
+    let (scale, shift) = normalisationAffine(gamma: weight?.scalars ?? [Float](repeating: 1, count: c),
+                                             beta: bias?.scalars ?? [Float](repeating: 0, count: c), mean: runningMean.scalars,
+                                             invStd: runningVar.scalars.map { 1 / ($0 + eps).squareRoot() })
+    return affinePerChannel(input, scale: scale, shift: shift, relu: relu)
+}
+
+/// Per channel, y = x·scale + shift with scale = γ·invStd and shift = β − μ·scale.
+func normalisationAffine(gamma: [Float], beta: [Float], mean: [Float], invStd: [Float]) -> (scale: [Float], shift: [Float]) {
+    let scale = zip(gamma, invStd).map { $0 * $1 }
+    return (scale, (0..<scale.count).map { beta[$0] - mean[$0] * scale[$0] })
+}
+
+/// y = x·scale[c] + shift[c] over the channels (axis 1) of `x`, then max(y, 0) when `relu`.
+func affinePerChannel(_ x: Tensor, scale: [Float], shift: [Float], relu: Bool) -> Tensor {
+    let (n, c) = (x.shape[0], x.shape[1])
+    let plane = x.shape.dropFirst(2).reduce(1, *)
+    return Tensor(uninitialized: x.shape) { out in
+        x.withUnsafeBufferPointer { xb in
             parallelFor(n * c, minimumPerThread: max(1, 4096 / max(1, plane))) { job in
                 let (k, b) = (scale[job % c], shift[job % c])
                 let src = xb.baseAddress! + job * plane, dst = out.baseAddress! + job * plane

@@ -59,15 +59,9 @@ public enum PoolKernels {
                                 for ox in 0..<ow {
                                     let a = 2 * ox, b = 2 * ox + 1
                                     var best = top[a], bestIndex = 2 * oy * w + a
-                                    @inline(__always) func consider(_ v: Float, _ index: Int) {
-                                        // No short-circuit, so that this compiles to selects, not branches.
-                                        let take = (minimum ? v < best : v > best) != v.isNaN
-                                        best = take ? v : best
-                                        bestIndex = take ? index : bestIndex
-                                    }
-                                    consider(top[b], 2 * oy * w + b)
-                                    consider(top[w + a], (2 * oy + 1) * w + a)
-                                    consider(top[w + b], (2 * oy + 1) * w + b)
+                                    PoolKernels.consider(top[b], 2 * oy * w + b, &best, &bestIndex, minimum: minimum)
+                                    PoolKernels.consider(top[w + a], (2 * oy + 1) * w + a, &best, &bestIndex, minimum: minimum)
+                                    PoolKernels.consider(top[w + b], (2 * oy + 1) * w + b, &best, &bestIndex, minimum: minimum)
                                     y[o + ox] = best
                                     idx[o + ox] = Int32(bestIndex)
                                 }
@@ -84,11 +78,7 @@ public enum PoolKernels {
                                 var bestIndex = y0 * g.width + x0
                                 for iy in y0..<y1 {
                                     for ix in x0..<x1 {
-                                        let v = src[iy * g.width + ix]
-                                        // (v > best || v.isNaN) without a branch: a NaN wins, the last one.
-                                        let take = (minimum ? v < best : v > best) != v.isNaN
-                                        best = take ? v : best
-                                        bestIndex = take ? iy * g.width + ix : bestIndex
+                                        PoolKernels.consider(src[iy * g.width + ix], iy * g.width + ix, &best, &bestIndex, minimum: minimum)
                                     }
                                 }
                                 let o = plane * outPlane + oy * g.outWidth + ox
@@ -101,6 +91,15 @@ public enum PoolKernels {
             }
         }
         return (output, indices)
+    }
+
+    /// PyTorch's rule, `if v > best || isnan(v)` (a NaN wins, the last one), written without
+    /// a short-circuit so that it compiles to selects rather than unpredictable branches.
+    @inline(__always)
+    static func consider(_ v: Float, _ index: Int, _ best: inout Float, _ bestIndex: inout Int, minimum: Bool) {
+        let take = (minimum ? v < best : v > best) != v.isNaN
+        best = take ? v : best
+        bestIndex = take ? index : bestIndex
     }
 
     public static func extremumBackward(_ gradOutput: Tensor, indices: [Int32], _ g: PoolGeometry) -> Tensor {

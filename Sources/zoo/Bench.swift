@@ -63,7 +63,7 @@ extension Zoo {
             let result: [String: Any] = ["ms_per_batch": median, "images_per_second": Double(batch) / median * 1000,
                                          "gflops": flops / median / 1e6]
             if json {
-                print(String(decoding: try! JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+                printJSON(result)
             } else {
                 print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d)",
                              entry.name, train ? "training" : "inference", batch, shape.map(String.init).joined(separator: "×"),
@@ -100,11 +100,15 @@ extension Zoo {
                                          "images_per_second": Double(train.count) / seconds,
                                          "gflops": Double(macs) * 6 * Double(train.count) / seconds / 1e9]
             if json {
-                print(String(decoding: try! JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+                printJSON(result)
             } else {
                 print(String(format: "%@ training epoch over %@ (%d images, batch %d), %d threads: %.2f s, %.0f images/s",
                              entry.name, train.name, train.count, batch, Threads.count, seconds, Double(train.count) / seconds))
             }
+        }
+
+        func printJSON(_ object: [String: Any]) {
+            print(String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         }
     }
 }

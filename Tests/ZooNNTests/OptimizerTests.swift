@@ -35,6 +35,24 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// Restored optimizer state is checked entry by entry, whichever entries are present.
+    func testStateThatDoesNotFitIsRefused() {
+        let p = Variable(Tensor(zeros: [2, 3]), requiresGrad: true)
+        let sgd = SGD([p], learningRate: 0.1, momentum: 0.9)
+        XCTAssertNoThrow(try sgd.loadState(["momentum.0": Tensor(zeros: [2, 3])]))
+        XCTAssertThrowsError(try sgd.loadState(["momentum.0": Tensor(zeros: [6])]))
+        XCTAssertThrowsError(try sgd.loadState(["momentum.0": Tensor(zeros: [2, 3], value: .nan)]))
+        let adam = Adam([p], learningRate: 1e-3)
+        let (m, v) = (Tensor(zeros: [2, 3]), Tensor(zeros: [2, 3], value: 0.5))
+        XCTAssertNoThrow(try adam.loadState(["exp_avg.0": m, "exp_avg_sq.0": v, "step.0": Tensor(3)]))
+        XCTAssertThrowsError(try adam.loadState(["exp_avg.0": m]), "exp_avg without exp_avg_sq")
+        XCTAssertThrowsError(try adam.loadState(["exp_avg.0": m, "exp_avg_sq.0": v, "step.0": Tensor(2.5)]))
+        // A negative second moment is refused with or without a step count beside it.
+        let negative = Tensor(zeros: [2, 3], value: -1)
+        XCTAssertThrowsError(try adam.loadState(["exp_avg.0": m, "exp_avg_sq.0": negative, "step.0": Tensor(3)]))
+        XCTAssertThrowsError(try adam.loadState(["exp_avg.0": m, "exp_avg_sq.0": negative]))
+    }
+
     func testFrozenParametersAreNotUpdated() {
         let frozen = Variable(Tensor(shape: [2], scalars: [1, 2]), requiresGrad: true)
         let live = Variable(Tensor(shape: [2], scalars: [1, 2]), requiresGrad: true)
