@@ -35,7 +35,10 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CZooMemory", path: "Sources/CZooMemory"),
-        .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory"], swiftSettings: fast),
+        // oneDNN's convolutions (Debian: libdnnl-dev), opened with dlopen at first use.
+        .target(name: "CZooDNNL", path: "Sources/CZooDNNL", cSettings: [.unsafeFlags(["-Wall", "-O2"])],
+                linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory", "CZooDNNL"], swiftSettings: fast),
         .target(name: "ZooNN", dependencies: ["ZooTensor"], swiftSettings: swift5),
         .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
         .target(name: "CCodecs", path: "Sources/CCodecs",

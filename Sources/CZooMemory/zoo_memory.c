@@ -1,5 +1,8 @@
 #include "zoo_memory.h"
 
+/* Any libc header, so that __GLIBC__ is defined before it is tested below. */
+#include <stdlib.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 

@@ -201,7 +201,11 @@ public enum ConvKernels {
             input.withUnsafeBufferPointer { xb in
                 weight.withUnsafeBufferPointer { wb in
                     let x = xb.baseAddress!, w = wb.baseAddress!
-                    if g.imageParallelThreads > 0 {
+                    let viaOneDNN = bias.map { b in b.withUnsafeBufferPointer { OneDNN.forward(g, x, w, $0.baseAddress!, y, relu: relu) } }
+                        ?? OneDNN.forward(g, x, w, nil, y, relu: relu)
+                    if viaOneDNN {
+                        epilogueDone = true
+                    } else if g.imageParallelThreads > 0 {
                         // Each thread: whole images, serial products, and the bias/ReLU pass
                         // while the image's output is still in its cache.
                         forEachImage(g, needsColumns: !g.isPointwise) { _, n, columns in
@@ -280,6 +284,7 @@ public enum ConvKernels {
             gradOutput.withUnsafeBufferPointer { dyb in
                 weight.withUnsafeBufferPointer { wb in
                     let dy = dyb.baseAddress!, w = wb.baseAddress!
+                    if OneDNN.backwardData(g, dy, w, dx) { return }
                     if g.isPointwise {
                         for n in 0..<g.batch {
                             for grp in 0..<g.groups {
@@ -325,6 +330,7 @@ public enum ConvKernels {
             input.withUnsafeBufferPointer { xb in
                 gradOutput.withUnsafeBufferPointer { dyb in
                     let x = xb.baseAddress!, dy = dyb.baseAddress!
+                    if OneDNN.backwardWeights(g, x, dy, dw) { return }
                     if g.isPointwise {
                         for n in 0..<g.batch {
                             for grp in 0..<g.groups {

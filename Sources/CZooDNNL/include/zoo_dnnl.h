@@ -1,0 +1,40 @@
+#ifndef ZOO_DNNL_H
+#define ZOO_DNNL_H
+
+/* Convolutions through oneDNN (Debian: libdnnl-dev), loaded at run time.
+
+   The library is opened with dlopen on first use, after OMP_WAIT_POLICY=passive is set
+   (unless the user set it), so that oneDNN's OpenMP workers sleep between convolutions
+   instead of spinning against ConvZoo's own threads. Every call returns 0 when oneDNN did
+   the work and non-zero when it could not (library missing, shape not supported), in
+   which case the caller computes the convolution itself. Tensors are plain NCHW and
+   weights plain [O, I/groups, kH, kW] (PyTorch's layout); each call reorders into and out
+   of the blocked layouts oneDNN's kernels prefer when the primitive asks for them. */
+
+typedef struct {
+    int batch, in_channels, height, width;
+    int out_channels, kernel_h, kernel_w;
+    int stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+    int groups, out_h, out_w;
+} zoo_conv_shape;
+
+/* 1 when libdnnl.so.2 could be loaded (and ZOO_CONV is not "blas"). */
+int zoo_dnnl_available(void);
+
+/* dst = conv(src, weights) + bias (bias may be NULL), then max(dst, 0) when relu != 0. */
+int zoo_dnnl_conv_forward(const zoo_conv_shape *shape, const float *src, const float *weights,
+                          const float *bias, float *dst, int relu, int threads);
+
+/* diff_src = the input gradient of the convolution for diff_dst. */
+int zoo_dnnl_conv_backward_data(const zoo_conv_shape *shape, const float *diff_dst,
+                                const float *weights, float *diff_src, int threads);
+
+/* diff_weights = the weight gradient (overwritten); diff_bias (may be NULL) = the bias gradient. */
+int zoo_dnnl_conv_backward_weights(const zoo_conv_shape *shape, const float *src,
+                                   const float *diff_dst, float *diff_weights, float *diff_bias,
+                                   int threads);
+
+/* The name of the oneDNN implementation the last call on this shape used ("" if none). */
+const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind);
+
+#endif
