@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import ZooTensor
 import ZooTestSupport
@@ -8,10 +9,37 @@ final class PyTorchParityTests: XCTestCase {
     func leaf(_ t: Tensor) -> Variable { Variable(t, requiresGrad: true) }
 
     func testConv2dMatchesPyTorch() throws {
+        try checkConv2dFixtures(path: OneDNN.isAvailable ? "oneDNN" : "im2col")
+    }
+
+    /// The same fixtures through ConvZoo's own im2col + sgemm path (taken when oneDNN is missing).
+    func testIm2colConv2dMatchesPyTorch() throws {
+        OneDNN.isEnabled = false
+        defer { OneDNN.isEnabled = true }
+        try checkConv2dFixtures(path: "im2col")
+    }
+
+    /// oneDNN must be the path taken where its library is installed (CI sets
+    /// ZOO_REQUIRE_ONEDNN=1), so that a missing package cannot silently slow every convolution.
+    func testOneDNNRunsTheConvolutionsWhenInstalled() throws {
+        if ProcessInfo.processInfo.environment["ZOO_REQUIRE_ONEDNN"] != "1" && !OneDNN.isAvailable {
+            throw XCTSkip("libdnnl.so.2 is not installed; set ZOO_REQUIRE_ONEDNN=1 to make this a failure")
+        }
+        XCTAssertTrue(OneDNN.isAvailable, "libdnnl.so.2 did not load")
+        var rng = Xoshiro256(seed: 7)
+        let x = leaf(Tensor.randomNormal([2, 8, 9, 9], using: &rng)), w = leaf(Tensor.randomNormal([4, 8, 3, 3], using: &rng))
+        let y = conv2d(x, weight: w, padding: (1, 1))
+        y.backward(Tensor(zeros: y.shape, value: 1))
+        let g = ConvGeometry(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+        for kind in 0..<3 { XCTAssertFalse(OneDNN.implementation(g, kind: kind).isEmpty, "no oneDNN primitive of kind \(kind) ran") }
+    }
+
+    func checkConv2dFixtures(path: String) throws {
         let names = Fixtures.names("ops", prefix: "conv2d_")
         XCTAssertGreaterThanOrEqual(names.count, 9)
-        for name in names {
-            let (f, config) = try Fixtures.load("ops", name)
+        for fixture in names {
+            let name = "\(fixture) (\(path))"
+            let (f, config) = try Fixtures.load("ops", fixture)
             let x = leaf(try f.require("x")), w = leaf(try f.require("weight"))
             let b = config.bool("bias") ? leaf(try f.require("bias")) : nil
             let y = conv2d(x, weight: w, bias: b, stride: config.pair("stride"), padding: config.pair("padding"),
@@ -21,6 +49,12 @@ final class PyTorchParityTests: XCTestCase {
             assertClose(x.grad, try f.require("grad_x"), "\(name) grad_x")
             assertClose(w.grad, try f.require("grad_weight"), "\(name) grad_weight")
             if let b { assertClose(b.grad, try f.require("grad_bias"), "\(name) grad_bias") }
+            if path == "oneDNN" {
+                // The values above came from oneDNN, not from the fallback.
+                let g = ConvGeometry(input: x.shape, weight: w.shape, stride: config.pair("stride"), padding: config.pair("padding"),
+                                     dilation: config.pair("dilation"), groups: config.int("groups"))
+                for kind in 0..<3 { XCTAssertFalse(OneDNN.implementation(g, kind: kind).isEmpty, "\(name): oneDNN did not run kind \(kind)") }
+            }
         }
     }
 
@@ -28,8 +62,9 @@ final class PyTorchParityTests: XCTestCase {
     /// path), and bands of one or two output rows (the path of VGG-size feature maps).
     func testBandedConvolutionMatchesPyTorch() throws {
         let (threads, threshold, values) = (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues)
-        defer { (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues) = (threads, threshold, values) }
+        defer { (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues, OneDNN.isEnabled) = (threads, threshold, values, true) }
         Threads.count = 1
+        OneDNN.isEnabled = false
         ConvGeometry.bandThreshold = 0
         for rows in [1, 2] {
             for name in Fixtures.names("ops", prefix: "conv2d_") {
