@@ -1,4 +1,5 @@
 import CZooDNNL
+import Foundation
 
 /// Convolutions through oneDNN when its library (libdnnl.so.2) is on the machine.
 ///
@@ -15,7 +16,13 @@ public enum OneDNN {
     /// True when the library loaded (and `ZOO_CONV` is not "blas").
     public static let isAvailable: Bool = zoo_dnnl_available() != 0
 
-    static var active: Bool { isEnabled && isAvailable }
+    /// Convolutions with fewer multiply-accumulates than this stay on ConvZoo's own path:
+    /// on LeNet-5's (7.5 M and 15 M at batch 64) oneDNN's per-call reorders and thread
+    /// start-up cost more than its kernels save (a Fashion-MNIST epoch: 4.8 s through
+    /// oneDNN, 4.1 s without). Every ResNet-20 layer at batch 128 has ≥ 56 M.
+    nonisolated(unsafe) public static var minimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 25)
+
+    static func active(_ g: ConvGeometry) -> Bool { isEnabled && g.macs >= minimumMACs && isAvailable }
 
     /// oneDNN's name for the kernel it chose for this convolution (after a first call),
     /// kind 0 forward, 1 input gradient, 2 weight gradient.
@@ -26,21 +33,21 @@ public enum OneDNN {
 
     static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                         _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, relu: Bool) -> Bool {
-        guard active else { return false }
+        guard active(g) else { return false }
         var shape = g.dnnlShape
         return zoo_dnnl_conv_forward(&shape, x, w, bias, y, relu ? 1 : 0, Int32(Threads.count)) == 0
     }
 
     static func backwardData(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                              _ dx: UnsafeMutablePointer<Float>) -> Bool {
-        guard active else { return false }
+        guard active(g) else { return false }
         var shape = g.dnnlShape
         return zoo_dnnl_conv_backward_data(&shape, dy, w, dx, Int32(Threads.count)) == 0
     }
 
     static func backwardWeights(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                 _ dw: UnsafeMutablePointer<Float>) -> Bool {
-        guard active else { return false }
+        guard active(g) else { return false }
         var shape = g.dnnlShape
         return zoo_dnnl_conv_backward_weights(&shape, x, dy, dw, nil, Int32(Threads.count)) == 0
     }

@@ -13,7 +13,8 @@ public func minPool2d(_ input: Variable, kernel: (Int, Int), stride: (Int, Int)?
 func extremumPool(_ input: Variable, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
                   ceilMode: Bool, minimum: Bool) -> Variable {
     let g = PoolGeometry(input: input.shape, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
-    let (y, indices) = PoolKernels.extremum(input.value, g, minimum: minimum)
+    let recorded = GradMode.isEnabled && input.requiresGrad
+    let (y, indices) = PoolKernels.extremum(input.value, g, minimum: minimum, withIndices: recorded)
     return Variable.record(y, [input]) { dy in [PoolKernels.extremumBackward(dy, indices: indices, g)] }
 }
 

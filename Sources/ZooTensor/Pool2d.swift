@@ -38,34 +38,23 @@ public struct PoolGeometry: Equatable {
 public enum PoolKernels {
     /// Max (or, with `minimum`, min) pooling. Returns the output and, per output element,
     /// the flat index inside its input plane of the chosen element (for backward).
-    public static func extremum(_ input: Tensor, _ g: PoolGeometry, minimum: Bool = false) -> (Tensor, [Int32]) {
+    /// The max (or min) of every window, and each one's flat index in its input plane when
+    /// `withIndices` (the backward pass needs them; inference does not, and skips them).
+    public static func extremum(_ input: Tensor, _ g: PoolGeometry, minimum: Bool = false,
+                                withIndices: Bool = true) -> (Tensor, [Int32]) {
         precondition(input.shape == g.inputShape, "pooling input \(input.shape), expected \(g.inputShape)")
         let outPlane = g.outHeight * g.outWidth, inPlane = g.height * g.width
-        var indices = [Int32](repeating: 0, count: g.batch * g.channels * outPlane)
+        var indices = [Int32](repeating: 0, count: withIndices ? g.batch * g.channels * outPlane : 0)
         let output = Tensor(uninitialized: g.outputShape) { out in
             input.withUnsafeBufferPointer { xb in
                 indices.withUnsafeMutableBufferPointer { ib in
-                    let x = xb.baseAddress!, y = out.baseAddress!, idx = ib.baseAddress!
+                    let x = xb.baseAddress!, y = out.baseAddress!, idx = withIndices ? ib.baseAddress : nil
                     let twoByTwo = g.kernelHeight == 2 && g.kernelWidth == 2 && g.strideHeight == 2 && g.strideWidth == 2
                         && g.padHeight == 0 && g.padWidth == 0 && 2 * g.outHeight <= g.height && 2 * g.outWidth <= g.width
                     parallelFor(g.batch * g.channels, minimumPerThread: 4) { plane in
                         let src = x + plane * inPlane
                         if twoByTwo {
-                            // The common 2×2, stride-2 window (LeNet, VGG, AlexNet's classifier
-                            // input): four values, no bounds; ties and NaNs resolve as in the general loop below (PyTorch's rule).
-                            let (w, ow) = (g.width, g.outWidth)
-                            for oy in 0..<g.outHeight {
-                                let top = src + 2 * oy * w, o = plane * outPlane + oy * ow
-                                for ox in 0..<ow {
-                                    let a = 2 * ox, b = 2 * ox + 1
-                                    var best = top[a], bestIndex = 2 * oy * w + a
-                                    PoolKernels.consider(top[b], 2 * oy * w + b, &best, &bestIndex, minimum: minimum)
-                                    PoolKernels.consider(top[w + a], (2 * oy + 1) * w + a, &best, &bestIndex, minimum: minimum)
-                                    PoolKernels.consider(top[w + b], (2 * oy + 1) * w + b, &best, &bestIndex, minimum: minimum)
-                                    y[o + ox] = best
-                                    idx[o + ox] = Int32(bestIndex)
-                                }
-                            }
+                            twoByTwoPlane(src, y + plane * outPlane, idx.map { $0 + plane * outPlane }, g, minimum: minimum)
                             return
                         }
                         for oy in 0..<g.outHeight {
@@ -75,15 +64,22 @@ public enum PoolKernels {
                                 let x0 = max(ox * g.strideWidth - g.padWidth, 0)
                                 let x1 = min(ox * g.strideWidth - g.padWidth + g.kernelWidth, g.width)
                                 var best = minimum ? Float.infinity : -Float.infinity
-                                var bestIndex = y0 * g.width + x0
-                                for iy in y0..<y1 {
-                                    for ix in x0..<x1 {
-                                        PoolKernels.consider(src[iy * g.width + ix], iy * g.width + ix, &best, &bestIndex, minimum: minimum)
+                                let o = plane * outPlane + oy * g.outWidth + ox
+                                if let idx {
+                                    var bestIndex = y0 * g.width + x0
+                                    for iy in y0..<y1 {
+                                        for ix in x0..<x1 {
+                                            PoolKernels.consider(src[iy * g.width + ix], iy * g.width + ix, &best, &bestIndex, minimum: minimum)
+                                        }
+                                    }
+                                    idx[o] = Int32(bestIndex)
+                                } else {
+                                    for iy in y0..<y1 {
+                                        let row = src + iy * g.width
+                                        for ix in x0..<x1 { PoolKernels.consider(row[ix], &best, minimum: minimum) }
                                     }
                                 }
-                                let o = plane * outPlane + oy * g.outWidth + ox
                                 y[o] = best
-                                idx[o] = Int32(bestIndex)
                             }
                         }
                     }
@@ -91,6 +87,55 @@ public enum PoolKernels {
             }
         }
         return (output, indices)
+    }
+
+    /// The common 2×2, stride-2 window (LeNet, VGG, AlexNet's classifier input) over one
+    /// plane, eight outputs at a time: the two input rows are loaded sixteen values at a
+    /// time and split into even and odd columns. Ties and NaNs resolve as in `consider`.
+    static func twoByTwoPlane(_ src: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>?,
+                              _ g: PoolGeometry, minimum: Bool) {
+        let (w, ow) = (g.width, g.outWidth)
+        let vectorEnd = (ow / 8) * 8
+        let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        @inline(__always) func pick(_ best: inout SIMD8<Float>, _ bestIndex: inout SIMD8<Int32>, _ v: SIMD8<Float>, _ index: SIMD8<Int32>) {
+            let take = (minimum ? v .< best : v .> best) .| (v .!= v)
+            best.replace(with: v, where: take)
+            bestIndex.replace(with: index, where: take)
+        }
+        for oy in 0..<g.outHeight {
+            let top = src + 2 * oy * w, bottom = top + w, out = y + oy * ow
+            var ox = 0
+            while ox < vectorEnd {
+                // Columns 2·ox … 2·ox + 15, all below 2·OW ≤ W.
+                let t = UnsafeRawPointer(top + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+                let b = UnsafeRawPointer(bottom + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+                let base = Int32(2 * oy * w + 2 * ox)
+                var best = t.evenHalf, bestIndex = lanes &+ base
+                pick(&best, &bestIndex, t.oddHalf, lanes &+ (base + 1))
+                pick(&best, &bestIndex, b.evenHalf, lanes &+ (base + Int32(w)))
+                pick(&best, &bestIndex, b.oddHalf, lanes &+ (base + Int32(w) + 1))
+                UnsafeMutableRawPointer(out + ox).storeBytes(of: best, as: SIMD8<Float>.self)
+                if let idx { UnsafeMutableRawPointer(idx + oy * ow + ox).storeBytes(of: bestIndex, as: SIMD8<Int32>.self) }
+                ox += 8
+            }
+            while ox < ow {
+                let a = 2 * ox, b = 2 * ox + 1
+                var best = top[a], bestIndex = 2 * oy * w + a
+                PoolKernels.consider(top[b], 2 * oy * w + b, &best, &bestIndex, minimum: minimum)
+                PoolKernels.consider(bottom[a], (2 * oy + 1) * w + a, &best, &bestIndex, minimum: minimum)
+                PoolKernels.consider(bottom[b], (2 * oy + 1) * w + b, &best, &bestIndex, minimum: minimum)
+                out[ox] = best
+                idx?[oy * ow + ox] = Int32(bestIndex)
+                ox += 1
+            }
+        }
+    }
+
+    /// `consider` without the index.
+    @inline(__always)
+    static func consider(_ v: Float, _ best: inout Float, minimum: Bool) {
+        let take = (minimum ? v < best : v > best) != v.isNaN
+        best = take ? v : best
     }
 
     /// PyTorch's rule, `if v > best || isnan(v)` (a NaN wins, the last one), written without

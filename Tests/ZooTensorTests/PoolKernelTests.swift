@@ -1,0 +1,42 @@
+import XCTest
+@testable import ZooTensor
+
+/// The 2×2, stride-2 pooling kernel's vector path (eight outputs at a time) against a plain
+/// loop over each window with PyTorch's rule (the first maximum wins a tie, a NaN wins).
+final class PoolKernelTests: XCTestCase {
+    func testTwoByTwoVectorPathMatchesWindowLoop() {
+        var rng = Xoshiro256(seed: 11)
+        // Width 37: 18 outputs per row = two groups of eight and two left over; odd width and
+        // height leave a last column and row out, as PyTorch does.
+        var x = Tensor.randomNormal([2, 3, 7, 37], using: &rng)
+        x.withUnsafeMutableBufferPointer { p in
+            for i in stride(from: 0, to: p.count, by: 5) { p[i] = p[i + 1] }   // ties
+            p[40] = .nan
+            p[300] = .nan
+            p[301] = .nan
+        }
+        let g = PoolGeometry(input: x.shape, kernel: (2, 2), stride: (2, 2), padding: (0, 0), ceilMode: false)
+        for minimum in [false, true] {
+            let (y, indices) = PoolKernels.extremum(x, g, minimum: minimum)
+            let (valuesOnly, none) = PoolKernels.extremum(x, g, minimum: minimum, withIndices: false)
+            XCTAssertTrue(none.isEmpty)
+            let xs = x.scalars, ys = y.scalars, vs = valuesOnly.scalars
+            for plane in 0..<6 {
+                for oy in 0..<g.outHeight {
+                    for ox in 0..<g.outWidth {
+                        var best = xs[plane * 259 + 2 * oy * 37 + 2 * ox], bestIndex = 2 * oy * 37 + 2 * ox
+                        for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                            let i = (2 * oy + dy) * 37 + 2 * ox + dx, v = xs[plane * 259 + i]
+                            if (minimum ? v < best : v > best) || v.isNaN { (best, bestIndex) = (v, i) }
+                        }
+                        let o = (plane * g.outHeight + oy) * g.outWidth + ox
+                        let where_ = "plane \(plane) (\(oy), \(ox)) minimum \(minimum)"
+                        XCTAssertEqual(Int(indices[o]), bestIndex, where_)
+                        XCTAssertTrue(ys[o] == best || (ys[o].isNaN && best.isNaN), "\(where_): \(ys[o]) vs \(best)")
+                        XCTAssertTrue(vs[o] == best || (vs[o].isNaN && best.isNaN), "\(where_) without indices")
+                    }
+                }
+            }
+        }
+    }
+}
