@@ -19,7 +19,7 @@
     X(dnnl_primitive_execute) X(dnnl_memory_create) X(dnnl_memory_destroy)                     \
     X(dnnl_reorder_primitive_desc_create) X(dnnl_primitive_attr_create)                        \
     X(dnnl_primitive_attr_destroy) X(dnnl_primitive_attr_set_post_ops) X(dnnl_post_ops_create) \
-    X(dnnl_post_ops_destroy) X(dnnl_post_ops_append_eltwise)
+    X(dnnl_post_ops_destroy) X(dnnl_post_ops_append_eltwise) X(dnnl_post_ops_append_sum)
 
 #define ZOO_DECLARE(name) static __typeof__(name) *p_##name;
 ZOO_DNNL_FUNCTIONS(ZOO_DECLARE)
@@ -69,11 +69,13 @@ typedef struct {
 } argument;
 
 typedef struct entry {
-    int kind, relu, has_bias;
+    int kind, relu, has_bias, accumulate;
     zoo_conv_shape shape;
     dnnl_primitive_t primitive;
     int count;
     argument args[MAX_ARGS];
+    /* With accumulate and a blocked dst: the reorder of the caller's dst into it. */
+    dnnl_primitive_t dst_in;
     char implementation[64];
     struct entry *next;
 } entry;
@@ -95,9 +97,20 @@ static void *scratch_buffer(int slot, size_t bytes) {
     return scratch[slot];
 }
 
-static int same_key(const entry *e, int kind, const zoo_conv_shape *s, int relu, int has_bias) {
-    return e->kind == kind && e->relu == relu && e->has_bias == has_bias && memcmp(&e->shape, s, sizeof *s) == 0;
+static int same_key(const entry *e, int kind, const zoo_conv_shape *s, int relu, int has_bias, int accumulate) {
+    return e->kind == kind && e->relu == relu && e->has_bias == has_bias && e->accumulate == accumulate
+        && memcmp(&e->shape, s, sizeof *s) == 0;
 }
+
+/* Weights kept in a kernel's layout, by the caller's tag. */
+typedef struct kept {
+    unsigned long long tag;
+    const entry *owner;
+    void *data;
+    struct kept *next;
+} kept;
+
+static kept *kept_weights;
 
 /* Blocked layouts pay off for spatial kernels; a 1×1 convolution is one matrix product on
    the plain layout, where reordering in and out would cost more than it saves (measured on
@@ -108,6 +121,8 @@ static int wants_blocked(const zoo_conv_shape *s) {
     if (layout && strcmp(layout, "blocked") == 0) return 1;
     return s->kernel_h * s->kernel_w > 1;
 }
+
+int zoo_dnnl_fuses_sum(const zoo_conv_shape *shape) { return wants_blocked(shape); }
 
 static void describe(const zoo_conv_shape *s, dnnl_memory_desc_t *src, dnnl_memory_desc_t *weights,
                      dnnl_memory_desc_t *bias, dnnl_memory_desc_t *dst, dnnl_format_tag_t activations, int plain_weights) {
@@ -130,6 +145,7 @@ static void describe(const zoo_conv_shape *s, dnnl_memory_desc_t *src, dnnl_memo
 
 static void destroy_entry(entry *e) {
     if (e->primitive) p_dnnl_primitive_destroy(e->primitive);
+    if (e->dst_in) p_dnnl_primitive_destroy(e->dst_in);
     for (int i = 0; i < e->count; i++)
         if (e->args[i].reorder) p_dnnl_primitive_destroy(e->args[i].reorder);
     free(e);
@@ -164,12 +180,13 @@ static void bind_plain(entry *e, int index, int id, int output, const dnnl_memor
     a->reorder = NULL;
 }
 
-static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias) {
+static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias, int accumulate) {
     entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->kind = kind;
     e->relu = relu;
     e->has_bias = has_bias;
+    e->accumulate = accumulate;
     e->shape = *s;
     dnnl_memory_desc_t src, weights, bias, dst, psrc, pweights, pbias, pdst;
     describe(s, &psrc, &pweights, &pbias, &pdst, dnnl_nchw, 1);
@@ -186,10 +203,11 @@ static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias) {
                                                      dnnl_convolution_direct, &src, &weights, has_bias ? &bias : NULL, &dst,
                                                      strides, dilates, padding, padding) != dnnl_success) goto done;
     if (kind == FORWARD) {
-        if (relu) {
+        if (relu || accumulate) {
             dnnl_post_ops_t ops;
             if (p_dnnl_post_ops_create(&ops) != dnnl_success) goto done;
-            p_dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+            if (accumulate) p_dnnl_post_ops_append_sum(ops, 1.0f);
+            if (relu) p_dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
             p_dnnl_primitive_attr_create(&attr);
             p_dnnl_primitive_attr_set_post_ops(attr, ops);
             p_dnnl_post_ops_destroy(ops);
@@ -200,6 +218,13 @@ static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias) {
         if (!bind(e, pd, 1, DNNL_ARG_WEIGHTS, 0, dnnl_query_weights_md, &pweights)) goto done;
         if (!bind(e, pd, 2, DNNL_ARG_DST, 1, dnnl_query_dst_md, &pdst)) goto done;
         if (has_bias) bind_plain(e, 3, DNNL_ARG_BIAS, 0, &pbias);
+        if (accumulate && e->args[2].reorder) {
+            dnnl_primitive_desc_t rpd;
+            if (p_dnnl_reorder_primitive_desc_create(&rpd, &pdst, engine, &e->args[2].used, engine, NULL) != dnnl_success) goto done;
+            dnnl_status_t status = p_dnnl_primitive_create(&e->dst_in, rpd);
+            p_dnnl_primitive_desc_destroy(rpd);
+            if (status != dnnl_success) goto done;
+        }
     } else {
         if (p_dnnl_primitive_desc_create(&hint, &forward, NULL, engine, NULL) != dnnl_success) goto done;
         if (kind == BACKWARD_DATA) {
@@ -234,10 +259,10 @@ done:
     return e;
 }
 
-static entry *find(int kind, const zoo_conv_shape *s, int relu, int has_bias) {
+static entry *find(int kind, const zoo_conv_shape *s, int relu, int has_bias, int accumulate) {
     for (entry *e = entries; e; e = e->next)
-        if (same_key(e, kind, s, relu, has_bias)) return e;
-    entry *e = build(kind, s, relu, has_bias);
+        if (same_key(e, kind, s, relu, has_bias, accumulate)) return e;
+    entry *e = build(kind, s, relu, has_bias, accumulate);
     if (!e) return NULL;
     e->next = entries;
     entries = e;
@@ -249,14 +274,46 @@ static int run_reorder(dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory
     return p_dnnl_primitive_execute(reorder, stream, 2, args) == dnnl_success;
 }
 
-/* Runs the cached primitive for (kind, shape) on the caller's plain buffers. */
-static int run(int kind, const zoo_conv_shape *s, int relu, void *buffers[MAX_ARGS], int has_bias, int threads) {
+/* The kept weights for (tag, e), reordered from `plain` on first use; NULL if out of memory. */
+static void *kept_copy(unsigned long long tag, const entry *e, const argument *a, dnnl_memory_t plain) {
+    for (kept *k = kept_weights; k; k = k->next)
+        if (k->tag == tag && k->owner == e) return k->data;
+    kept *k = calloc(1, sizeof *k);
+    size_t bytes = p_dnnl_memory_desc_get_size(&a->used);
+    if (!k || posix_memalign(&k->data, 64, bytes) != 0) { free(k); return NULL; }
+    dnnl_memory_t copy;
+    int ok = p_dnnl_memory_create(&copy, &a->used, engine, k->data) == dnnl_success;
+    if (ok) {
+        ok = run_reorder(a->reorder, plain, copy);
+        p_dnnl_memory_destroy(copy);
+    }
+    if (!ok) { free(k->data); free(k); return NULL; }
+    k->tag = tag;
+    k->owner = e;
+    k->next = kept_weights;
+    kept_weights = k;
+    return k->data;
+}
+
+void zoo_dnnl_forget(unsigned long long tag) {
+    pthread_mutex_lock(&lock);
+    for (kept **link = &kept_weights; *link;) {
+        kept *k = *link;
+        if (k->tag == tag) { *link = k->next; free(k->data); free(k); }
+        else link = &k->next;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* Runs the cached primitive for the key on the caller's plain buffers. */
+static int run(int kind, const zoo_conv_shape *s, int relu, int accumulate, void *buffers[MAX_ARGS], int has_bias,
+               unsigned long long weights_tag, int threads) {
     pthread_mutex_lock(&lock);
     int ok = 0;
     dnnl_memory_t plain[MAX_ARGS] = {0}, used[MAX_ARGS] = {0};
     entry *e = NULL;
     if (!load()) goto done;
-    e = find(kind, s, relu, has_bias);
+    e = find(kind, s, relu, has_bias, accumulate);
     if (!e) goto done;
     if (p_omp_set_num_threads && threads > 0) p_omp_set_num_threads(threads);
     dnnl_exec_arg_t args[MAX_ARGS];
@@ -264,9 +321,13 @@ static int run(int kind, const zoo_conv_shape *s, int relu, void *buffers[MAX_AR
         argument *a = &e->args[i];
         if (p_dnnl_memory_create(&plain[i], &a->plain, engine, buffers[i]) != dnnl_success) goto done;
         if (a->reorder) {
-            void *copy = scratch_buffer(i, p_dnnl_memory_desc_get_size(&a->used));
+            void *copy = NULL;
+            int keep = weights_tag != 0 && kind == FORWARD && a->id == DNNL_ARG_WEIGHTS;
+            if (keep) copy = kept_copy(weights_tag, e, a, plain[i]);
+            else copy = scratch_buffer(i, p_dnnl_memory_desc_get_size(&a->used));
             if (!copy || p_dnnl_memory_create(&used[i], &a->used, engine, copy) != dnnl_success) goto done;
-            if (!a->output && !run_reorder(a->reorder, plain[i], used[i])) goto done;
+            if (!a->output && !keep && !run_reorder(a->reorder, plain[i], used[i])) goto done;
+            if (a->output && accumulate && !run_reorder(e->dst_in, plain[i], used[i])) goto done;
         }
         args[i].arg = a->id;
         args[i].memory = a->reorder ? used[i] : plain[i];
@@ -285,22 +346,23 @@ done:
 }
 
 int zoo_dnnl_conv_forward(const zoo_conv_shape *shape, const float *src, const float *weights,
-                          const float *bias, float *dst, int relu, int threads) {
+                          const float *bias, float *dst, int accumulate, int relu,
+                          unsigned long long weights_tag, int threads) {
     void *buffers[MAX_ARGS] = {(void *)src, (void *)weights, dst, (void *)bias};
-    return run(FORWARD, shape, relu != 0, buffers, bias != NULL, threads);
+    return run(FORWARD, shape, relu != 0, accumulate != 0, buffers, bias != NULL, weights_tag, threads);
 }
 
 int zoo_dnnl_conv_backward_data(const zoo_conv_shape *shape, const float *diff_dst,
                                 const float *weights, float *diff_src, int threads) {
     void *buffers[MAX_ARGS] = {(void *)diff_dst, (void *)weights, diff_src, NULL};
-    return run(BACKWARD_DATA, shape, 0, buffers, 0, threads);
+    return run(BACKWARD_DATA, shape, 0, 0, buffers, 0, 0, threads);
 }
 
 int zoo_dnnl_conv_backward_weights(const zoo_conv_shape *shape, const float *src,
                                    const float *diff_dst, float *diff_weights, float *diff_bias,
                                    int threads) {
     void *buffers[MAX_ARGS] = {(void *)src, (void *)diff_dst, diff_weights, diff_bias};
-    return run(BACKWARD_WEIGHTS, shape, 0, buffers, diff_bias != NULL, threads);
+    return run(BACKWARD_WEIGHTS, shape, 0, 0, buffers, diff_bias != NULL, 0, threads);
 }
 
 const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind) {

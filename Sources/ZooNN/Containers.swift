@@ -45,6 +45,11 @@ public final class Residual: Module {
     public var bodyModules: [Module] { bodyNames.map { child($0)! } }
 
     public override func forward(_ input: Variable) -> Variable {
+        if InferenceFusion.applies(to: self), InferenceFusion.canJoin(bodyModules, after: after) {
+            // The skip first, then the body's last convolution adds it (and the ReLU) as it writes.
+            let skip = shortcutName.map { child($0)!(input) } ?? input
+            return InferenceFusion.run(bodyModules, input, join: (skip, after != nil))
+        }
         let body = InferenceFusion.applies(to: self) ? InferenceFusion.run(bodyModules, input) : bodyNames.reduce(input) { child($1)!($0) }
         let skip = shortcutName.map { child($0)!(input) } ?? input
         let joined = add(body, skip)

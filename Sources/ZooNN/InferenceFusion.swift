@@ -13,10 +13,13 @@ enum InferenceFusion {
         !module.isTraining && !GradMode.isEnabled && SummaryTrace.rows == nil
     }
 
-    /// Runs `modules` in order on `input`, fusing Conv2d → BatchNorm [→ ReLU] runs.
-    static func run(_ modules: [Module], _ input: Variable) -> Variable {
+    /// Runs `modules` in order on `input`, fusing Conv2d → BatchNorm [→ ReLU] runs. With
+    /// `join`, the modules end in a Conv2d → BatchNorm whose output is added to `join.skip`
+    /// (then a ReLU when `join.relu`) in the convolution's own output pass: a residual block.
+    static func run(_ modules: [Module], _ input: Variable, join: (skip: Variable, relu: Bool)? = nil) -> Variable {
         var x = input
         var i = 0
+        var pending = join
         while i < modules.count {
             if let conv = modules[i] as? Conv2d, i + 1 < modules.count, let bn = modules[i + 1] as? BatchNorm,
                !conv.isTraining, !bn.isTraining, bn.channels == conv.outChannels, bn.weight.shape.count == 1 {
@@ -27,7 +30,12 @@ enum InferenceFusion {
                     used = 3
                 }
                 if let problem = conv.inputProblem(x.shape) { ShapeCheck.fail(conv, input: x.shape, problem) }
-                x = conv.foldedForward(x, bn, relu: relu)
+                if let skip = pending?.skip, i + used == modules.count, !relu {
+                    x = conv.foldedForward(x, bn, relu: pending!.relu, accumulate: skip)
+                    pending = nil
+                } else {
+                    x = conv.foldedForward(x, bn, relu: relu)
+                }
                 i += used
             } else if let bn = modules[i] as? BatchNorm, !bn.isTraining, !bn.appliesReLU, i + 1 < modules.count,
                       let next = modules[i + 1] as? Lambda, next.kind == "ReLU" {
@@ -40,7 +48,21 @@ enum InferenceFusion {
                 i += 1
             }
         }
+        if let pending {
+            // The last pair did not fuse: the join as separate passes.
+            x = add(x, pending.skip)
+            if pending.relu { x = relu(x) }
+        }
         return x
+    }
+
+    /// Whether `run(modules, x, join:)` can fuse the join: the modules end in Conv2d → BatchNorm
+    /// (no ReLU of its own) and `after` is nothing or a ReLU.
+    static func canJoin(_ modules: [Module], after: Module?) -> Bool {
+        guard modules.count >= 2, let conv = modules[modules.count - 2] as? Conv2d, let bn = modules.last as? BatchNorm,
+              !conv.isTraining, !bn.isTraining, !bn.appliesReLU, bn.channels == conv.outChannels else { return false }
+        if let after { return (after as? Lambda)?.kind == "ReLU" }
+        return true
     }
 }
 
@@ -49,12 +71,16 @@ final class FoldedConvolution {
     let key: [Int]
     let weight: Tensor
     let bias: Tensor
+    /// These weights never change: oneDNN keeps its own layout of them under this tag.
+    let tag = OneDNN.newWeightsTag()
 
     init(key: [Int], weight: Tensor, bias: Tensor) { (self.key, self.weight, self.bias) = (key, weight, bias) }
+
+    deinit { OneDNN.forget(tag) }
 }
 
 extension Conv2d {
-    func foldedForward(_ input: Variable, _ bn: BatchNorm, relu: Bool) -> Variable {
+    func foldedForward(_ input: Variable, _ bn: BatchNorm, relu: Bool, accumulate: Variable? = nil) -> Variable {
         let key = [weight.version, bias?.version ?? -1, bn.weight.version, bn.bias.version, bn.runningMean.version,
                    bn.runningVar.version, ObjectIdentifier(bn).hashValue]
         if folded?.key != key {
@@ -73,6 +99,7 @@ extension Conv2d {
             folded = FoldedConvolution(key: key, weight: Tensor(shape: weight.shape, scalars: w), bias: Tensor(shape: [channels], scalars: b))
         }
         return Variable(conv2dInference(input.value, weight: folded!.weight, bias: folded!.bias, stride: stride, padding: padding,
-                                        dilation: dilation, groups: groups, relu: relu))
+                                        dilation: dilation, groups: groups, relu: relu, accumulate: accumulate?.value,
+                                        weightsTag: folded!.tag))
     }
 }

@@ -189,21 +189,44 @@ extension ConvGeometry {
 // MARK: - Kernels
 
 public enum ConvKernels {
-    /// y = conv(x, weight) + bias, then max(y, 0) when `relu`.   x [N, C_in, H, W] → y [N, C_out, OH, OW]
-    public static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, relu: Bool = false) -> Tensor {
+    /// y = conv(x, weight) + bias [+ accumulate], then max(y, 0) when `relu`.
+    /// x [N, C_in, H, W] → y [N, C_out, OH, OW]; `accumulate` has y's shape (a residual
+    /// block's skip input). `weightsTag` ≠ 0 promises the weights never change under it
+    /// (oneDNN then keeps them in its kernel's layout).
+    public static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, relu: Bool = false,
+                               accumulate: Tensor? = nil, weightsTag: UInt64 = 0) -> Tensor {
         precondition(input.shape == g.inputShape && weight.shape == g.weightShape,
                      "conv2d input \(input.shape) and weight \(weight.shape) do not match")
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape) for \(g.outChannels) output channels") }
+        if let accumulate { precondition(accumulate.shape == g.outputShape, "conv2d sum input \(accumulate.shape), expected \(g.outputShape)") }
         let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
+        let fusedSum = accumulate != nil && OneDNN.fusesSum(g)
         return Tensor(uninitialized: g.outputShape) { out in
             let y = out.baseAddress!
             var epilogueDone = false
             input.withUnsafeBufferPointer { xb in
                 weight.withUnsafeBufferPointer { wb in
                     let x = xb.baseAddress!, w = wb.baseAddress!
-                    let viaOneDNN = bias.map { b in b.withUnsafeBufferPointer { OneDNN.forward(g, x, w, $0.baseAddress!, y, relu: relu) } }
-                        ?? OneDNN.forward(g, x, w, nil, y, relu: relu)
+                    if fusedSum { accumulate!.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: $0.count) } }
+                    let viaOneDNN = accumulate != nil && !fusedSum ? false : bias.map { b in
+                        b.withUnsafeBufferPointer {
+                            OneDNN.forward(g, x, w, $0.baseAddress!, y, accumulate: fusedSum, relu: relu, weightsTag: weightsTag)
+                        }
+                    } ?? OneDNN.forward(g, x, w, nil, y, accumulate: fusedSum, relu: relu, weightsTag: weightsTag)
                     if viaOneDNN {
+                        epilogueDone = true
+                    } else if let accumulate {
+                        // The convolution (by whichever path), then the sum and ReLU in one pass.
+                        let conv = forward(input, weight: weight, bias: bias, g, weightsTag: weightsTag)
+                        conv.withUnsafeBufferPointer { cb in
+                            accumulate.withUnsafeBufferPointer { ab in
+                                let (c, a) = (cb.baseAddress!, ab.baseAddress!)
+                                parallelRanges(cb.count) { range in
+                                    for i in range { y[i] = c[i] + a[i] }
+                                    if relu { reluLoop(y, y, range) }
+                                }
+                            }
+                        }
                         epilogueDone = true
                     } else if g.imageParallelThreads > 0 {
                         // Each thread: whole images, serial products, and the bias/ReLU pass

@@ -32,11 +32,34 @@ public enum OneDNN {
     }
 
     static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, relu: Bool) -> Bool {
+                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, accumulate: Bool, relu: Bool,
+                        weightsTag: UInt64) -> Bool {
         guard active(g) else { return false }
         var shape = g.dnnlShape
-        return zoo_dnnl_conv_forward(&shape, x, w, bias, y, relu ? 1 : 0, Int32(Threads.count)) == 0
+        return zoo_dnnl_conv_forward(&shape, x, w, bias, y, accumulate ? 1 : 0, relu ? 1 : 0, weightsTag, Int32(Threads.count)) == 0
     }
+
+    /// Whether `forward` with `accumulate` is a fused sum for this shape (else: add separately).
+    static func fusesSum(_ g: ConvGeometry) -> Bool {
+        guard active(g) else { return false }
+        var shape = g.dnnlShape
+        return zoo_dnnl_fuses_sum(&shape) != 0
+    }
+
+    /// A new tag for weights that will not change (see `conv2dInference`).
+    public static func newWeightsTag() -> UInt64 {
+        tagLock.lock(); defer { tagLock.unlock() }
+        lastTag += 1
+        return lastTag
+    }
+
+    /// Frees oneDNN's kept copy of the weights under `tag`.
+    public static func forget(_ tag: UInt64) {
+        if isAvailable { zoo_dnnl_forget(tag) }
+    }
+
+    private static let tagLock = NSLock()
+    nonisolated(unsafe) private static var lastTag: UInt64 = 0
 
     static func backwardData(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                              _ dx: UnsafeMutablePointer<Float>) -> Bool {

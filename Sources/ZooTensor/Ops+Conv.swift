@@ -17,10 +17,13 @@ public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
 
 /// conv2d for inference, with no autograd record: the bias and an optional ReLU are applied
 /// in the pass that finishes each output (used with BatchNorm folded into `weight` and `bias`).
+/// With `accumulate`, y = relu?(conv + bias + accumulate): a residual block's join in the same pass.
+/// A non-zero `weightsTag` (OneDNN.newWeightsTag()) promises that `weight` never changes.
 public func conv2dInference(_ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
-                            dilation: (Int, Int), groups: Int, relu: Bool) -> Tensor {
+                            dilation: (Int, Int), groups: Int, relu: Bool, accumulate: Tensor? = nil,
+                            weightsTag: UInt64 = 0) -> Tensor {
     let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
-    return ConvKernels.forward(input, weight: weight, bias: bias, g, relu: relu)
+    return ConvKernels.forward(input, weight: weight, bias: bias, g, relu: relu, accumulate: accumulate, weightsTag: weightsTag)
 }
 
 /// The transpose (adjoint) of conv2d, as PyTorch's conv_transpose2d.

@@ -21,9 +21,20 @@ typedef struct {
 /* 1 when libdnnl.so.2 could be loaded (and ZOO_CONV is not "blas"). */
 int zoo_dnnl_available(void);
 
-/* dst = conv(src, weights) + bias (bias may be NULL), then max(dst, 0) when relu != 0. */
+/* dst = conv(src, weights) + bias (bias may be NULL) [+ dst when accumulate != 0], then
+   max(dst, 0) when relu != 0. A non-zero weights_tag promises that these weights never change
+   under that tag: their copy in the kernel's layout is kept until zoo_dnnl_forget(tag). */
 int zoo_dnnl_conv_forward(const zoo_conv_shape *shape, const float *src, const float *weights,
-                          const float *bias, float *dst, int relu, int threads);
+                          const float *bias, float *dst, int accumulate, int relu,
+                          unsigned long long weights_tag, int threads);
+
+/* 1 when zoo_dnnl_conv_forward adds an accumulate input well for this shape: on blocked
+   layouts (spatial kernels). oneDNN's GEMM convolution (1×1, plain layout) applies a sum
+   post-op in a slow separate pass (ResNet-50's 64→256 1×1 at batch 16: 90 ms, against 24). */
+int zoo_dnnl_fuses_sum(const zoo_conv_shape *shape);
+
+/* Drops the kept copies of the weights under this tag. */
+void zoo_dnnl_forget(unsigned long long weights_tag);
 
 /* diff_src = the input gradient of the convolution for diff_dst. */
 int zoo_dnnl_conv_backward_data(const zoo_conv_shape *shape, const float *diff_dst,

@@ -1,0 +1,69 @@
+import XCTest
+import ResNet
+import ZooNN
+@testable import ZooTensor
+
+/// Inference fusion (BatchNorm folded into the convolution, the residual join and ReLU in
+/// its output pass, oneDNN's kept weights) against the same blocks run unfused.
+final class InferenceFusionTests: XCTestCase {
+    /// Non-trivial batch-norm statistics and affine parameters, so the folding has work to do.
+    func randomise(_ block: Module, _ rng: inout Xoshiro256) {
+        for (_, module) in block.namedModules() {
+            guard let bn = module as? BatchNorm else { continue }
+            let c = bn.channels
+            bn.weight.value = Tensor.randomNormal([c], mean: 1, std: 0.3, using: &rng)
+            bn.bias.value = Tensor.randomNormal([c], std: 0.3, using: &rng)
+            bn.runningMean.value = Tensor.randomNormal([c], std: 0.3, using: &rng)
+            bn.runningVar.value = Tensor.randomNormal([c], std: 0.2, using: &rng).map { abs($0) + 0.5 }
+        }
+    }
+
+    func unfused(_ block: Module, _ x: Tensor) -> Tensor {
+        // Recording gradients turns fusion off; the input needs no gradient.
+        block(Variable(x)).value
+    }
+
+    func check(_ block: Module, input shape: [Int], _ label: String) {
+        var rng = Xoshiro256(seed: 5)
+        heInitialise(block)
+        randomise(block, &rng)
+        block.eval()
+        let x = Tensor.randomNormal(shape, using: &rng)
+        let expected = unfused(block, x)
+        let minimum = OneDNN.minimumMACs
+        defer { OneDNN.minimumMACs = minimum; OneDNN.isEnabled = true }
+        OneDNN.minimumMACs = 0
+        for path in ["oneDNN", "im2col", "oneDNN again"] {
+            OneDNN.isEnabled = path != "im2col"
+            let fused = GradMode.withoutGrad { block(Variable(x)).value }
+            assertClose(fused, expected, "\(label), \(path)")
+        }
+        // New statistics: the folded weights (and oneDNN's kept copy of them) must follow.
+        randomise(block, &rng)
+        let changed = unfused(block, x)
+        XCTAssertGreaterThan(maxDifference(changed, expected), 1e-2, "\(label): the new statistics changed nothing")
+        assertClose(GradMode.withoutGrad { block(Variable(x)).value }, changed, "\(label), after new statistics")
+    }
+
+    func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    func assertClose(_ a: Tensor, _ b: Tensor, _ label: String) {
+        XCTAssertEqual(a.shape, b.shape, label)
+        let scale = max(1, b.scalars.map { abs($0) }.max() ?? 1)
+        XCTAssertLessThan(maxDifference(a, b), 1e-4 * scale, label)
+    }
+
+    /// The basic block's join follows a 3×3 convolution (oneDNN adds the skip in its pass).
+    func testBasicBlockFusesTheJoin() {
+        check(basicBlock(8, 16, stride: 2), input: [2, 8, 10, 10], "basic block with projection")
+        check(basicBlock(16, 16), input: [2, 16, 6, 6], "basic block, identity skip")
+    }
+
+    /// The bottleneck's join follows a 1×1 convolution (the sum is a separate pass).
+    func testBottleneckFusesTheJoin() {
+        check(bottleneck(16, width: 8, stride: 2), input: [2, 16, 9, 9], "bottleneck with projection")
+        check(bottleneck(32, width: 8), input: [1, 32, 5, 5], "bottleneck, identity skip")
+    }
+}
