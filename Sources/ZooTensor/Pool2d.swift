@@ -60,7 +60,11 @@ public enum PoolKernels {
                         for oy in 0..<g.outHeight {
                             let y0 = max(oy * g.strideHeight - g.padHeight, 0)
                             let y1 = min(oy * g.strideHeight - g.padHeight + g.kernelHeight, g.height)
-                            for ox in 0..<g.outWidth {
+                            // Without indices, the windows inside the row go eight at a time.
+                            let (vectorStart, vectorEnd) = idx == nil
+                                ? valuesEightWide(src, y + plane * outPlane + oy * g.outWidth, rows: y0..<y1, g, minimum: minimum)
+                                : (0, 0)
+                            for ox in 0..<g.outWidth where ox < vectorStart || ox >= vectorEnd {
                                 let x0 = max(ox * g.strideWidth - g.padWidth, 0)
                                 let x1 = min(ox * g.strideWidth - g.padWidth + g.kernelWidth, g.width)
                                 var best = minimum ? Float.infinity : -Float.infinity
@@ -129,6 +133,40 @@ public enum PoolKernels {
                 ox += 1
             }
         }
+    }
+
+    /// For one output row of a stride-1 or stride-2 window, the outputs whose windows lie
+    /// inside the input row, eight at a time (stride 2: sixteen inputs loaded and split into
+    /// even and odd columns). Writes outputs [start, end) of `out` and returns that range;
+    /// (0, 0) when the stride is neither.
+    static func valuesEightWide(_ src: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Range<Int>,
+                                _ g: PoolGeometry, minimum: Bool) -> (Int, Int) {
+        let (s, p, k, w) = (g.strideWidth, g.padWidth, g.kernelWidth, g.width)
+        guard s == 1 || s == 2, !rows.isEmpty else { return (0, 0) }
+        let start = (p + s - 1) / s                      // first ox with ox·s − p ≥ 0
+        // The last input column a load touches, relative to the first window's start.
+        let lastRead = s == 1 ? k + 6 : ((k - 1) & ~1) + 15
+        var ox = start
+        while ox + 8 <= g.outWidth && ox * s - p + lastRead < w && (ox + 7) * s - p + k <= w {
+            var best = SIMD8<Float>(repeating: minimum ? .infinity : -.infinity)
+            let x0 = ox * s - p
+            for iy in rows {
+                let row = src + iy * w + x0
+                for kx in 0..<k {
+                    let v: SIMD8<Float>
+                    if s == 1 {
+                        v = UnsafeRawPointer(row + kx).loadUnaligned(as: SIMD8<Float>.self)
+                    } else {
+                        let pair = UnsafeRawPointer(row + (kx & ~1)).loadUnaligned(as: SIMD16<Float>.self)
+                        v = kx & 1 == 0 ? pair.evenHalf : pair.oddHalf
+                    }
+                    best.replace(with: v, where: (minimum ? v .< best : v .> best) .| (v .!= v))
+                }
+            }
+            UnsafeMutableRawPointer(out + ox).storeBytes(of: best, as: SIMD8<Float>.self)
+            ox += 8
+        }
+        return (start, ox)
     }
 
     /// `consider` without the index.

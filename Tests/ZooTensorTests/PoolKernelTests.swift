@@ -39,4 +39,27 @@ final class PoolKernelTests: XCTestCase {
             }
         }
     }
+
+    /// Without indices, windows inside the row go eight at a time (strides 1 and 2); the
+    /// values must equal the indexed path's (the scalar window loop) everywhere, NaNs included.
+    func testEightWideWindowsMatchTheWindowLoop() {
+        var rng = Xoshiro256(seed: 12)
+        var x = Tensor.randomNormal([2, 2, 13, 61], using: &rng)
+        x.withUnsafeMutableBufferPointer { p in
+            for i in stride(from: 3, to: p.count, by: 7) { p[i] = p[i - 1] }   // ties
+            for i in [70, 71, 500, 1400, 2000] { p[i] = .nan }
+        }
+        let configs: [(k: Int, s: Int, p: Int, ceil: Bool)] = [(3, 2, 1, false), (3, 1, 1, false), (2, 1, 0, false),
+                                                                (5, 2, 2, false), (3, 2, 0, true), (4, 2, 1, false), (3, 3, 1, false)]
+        for c in configs {
+            let g = PoolGeometry(input: x.shape, kernel: (c.k, c.k), stride: (c.s, c.s), padding: (c.p, c.p), ceilMode: c.ceil)
+            for minimum in [false, true] {
+                let reference = PoolKernels.extremum(x, g, minimum: minimum, withIndices: true).0.scalars
+                let fast = PoolKernels.extremum(x, g, minimum: minimum, withIndices: false).0.scalars
+                XCTAssertEqual(reference.count, fast.count)
+                let mismatches = zip(reference, fast).filter { !($0 == $1 || ($0.isNaN && $1.isNaN)) }.count
+                XCTAssertEqual(mismatches, 0, "kernel \(c.k) stride \(c.s) padding \(c.p) ceil \(c.ceil) minimum \(minimum)")
+            }
+        }
+    }
 }
