@@ -94,8 +94,9 @@ public enum PoolKernels {
     }
 
     /// The common 2×2, stride-2 window (LeNet, VGG, AlexNet's classifier input) over one
-    /// plane, eight outputs at a time: the two input rows are loaded sixteen values at a
-    /// time and split into even and odd columns. Ties and NaNs resolve as in `consider`.
+    /// plane, eight outputs at a time (four for rows of 4 to 7): the two input rows are loaded
+    /// sixteen values at a time and split into even and odd columns. Ties and NaNs resolve as
+    /// in `consider`.
     static func twoByTwoPlane(_ src: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>?,
                               _ g: PoolGeometry, minimum: Bool) {
         let (w, ow) = (g.width, g.outWidth)
@@ -106,10 +107,34 @@ public enum PoolKernels {
             best.replace(with: v, where: take)
             bestIndex.replace(with: index, where: take)
         }
+        let lanes4 = SIMD4<Int32>(0, 2, 4, 6)
+        @inline(__always) func pick4(_ best: inout SIMD4<Float>, _ bestIndex: inout SIMD4<Int32>, _ v: SIMD4<Float>, _ index: SIMD4<Int32>) {
+            let take = (minimum ? v .< best : v .> best) .| (v .!= v)
+            best.replace(with: v, where: take)
+            bestIndex.replace(with: index, where: take)
+        }
         for oy in 0..<g.outHeight {
             let top = src + 2 * oy * w, bottom = top + w, out = y + oy * ow
             var ox = 0
-            while ox < vectorEnd {
+            if ow >= 4 && ow < 8 {
+                // Short rows (LeNet's 10 → 5): four outputs at 0 and four ending at OW; the
+                // overlap is written twice with the same values.
+                for start in [0, ow - 4] {
+                    let t = UnsafeRawPointer(top + 2 * start).loadUnaligned(as: SIMD8<Float>.self)
+                    let b = UnsafeRawPointer(bottom + 2 * start).loadUnaligned(as: SIMD8<Float>.self)
+                    let base = Int32(2 * oy * w + 2 * start)
+                    var best = t.evenHalf, bestIndex = lanes4 &+ base
+                    pick4(&best, &bestIndex, t.oddHalf, lanes4 &+ (base + 1))
+                    pick4(&best, &bestIndex, b.evenHalf, lanes4 &+ (base + Int32(w)))
+                    pick4(&best, &bestIndex, b.oddHalf, lanes4 &+ (base + Int32(w) + 1))
+                    UnsafeMutableRawPointer(out + start).storeBytes(of: best, as: SIMD4<Float>.self)
+                    if let idx { UnsafeMutableRawPointer(idx + oy * ow + start).storeBytes(of: bestIndex, as: SIMD4<Int32>.self) }
+                }
+                continue
+            }
+            while ox < vectorEnd || (ox < ow && ow >= 8) {
+                // A last group that would pass OW ends at OW instead (overlapping the one before).
+                if ox >= vectorEnd { ox = ow - 8 }
                 // Columns 2·ox … 2·ox + 15, all below 2·OW ≤ W.
                 let t = UnsafeRawPointer(top + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
                 let b = UnsafeRawPointer(bottom + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
@@ -120,6 +145,7 @@ public enum PoolKernels {
                 pick(&best, &bestIndex, b.oddHalf, lanes &+ (base + Int32(w) + 1))
                 UnsafeMutableRawPointer(out + ox).storeBytes(of: best, as: SIMD8<Float>.self)
                 if let idx { UnsafeMutableRawPointer(idx + oy * ow + ox).storeBytes(of: bestIndex, as: SIMD8<Int32>.self) }
+                if ox + 8 >= ow { ox = ow; break }
                 ox += 8
             }
             while ox < ow {

@@ -5,15 +5,19 @@ import XCTest
 /// loop over each window with PyTorch's rule (the first maximum wins a tie, a NaN wins).
 final class PoolKernelTests: XCTestCase {
     func testTwoByTwoVectorPathMatchesWindowLoop() {
+        // Width 37: 18 outputs per row = two groups of eight and a last group overlapping
+        // them; 9, 11, 15: four-wide groups (4, 5, 7 outputs); 7: scalar only; 16: exact.
+        // Odd widths and heights leave a last column and row out, as PyTorch does.
+        for width in [37, 9, 11, 15, 7, 16] { checkTwoByTwo(width: width) }
+    }
+
+    func checkTwoByTwo(width: Int) {
         var rng = Xoshiro256(seed: 11)
-        // Width 37: 18 outputs per row = two groups of eight and two left over; odd width and
-        // height leave a last column and row out, as PyTorch does.
-        var x = Tensor.randomNormal([2, 3, 7, 37], using: &rng)
+        let height = 7, planeSize = height * width
+        var x = Tensor.randomNormal([2, 3, height, width], using: &rng)
         x.withUnsafeMutableBufferPointer { p in
-            for i in stride(from: 0, to: p.count, by: 5) { p[i] = p[i + 1] }   // ties
-            p[40] = .nan
-            p[300] = .nan
-            p[301] = .nan
+            for i in stride(from: 0, to: p.count - 1, by: 5) { p[i] = p[i + 1] }   // ties
+            for i in [40, 100, 101, 160] { p[i] = .nan }
         }
         let g = PoolGeometry(input: x.shape, kernel: (2, 2), stride: (2, 2), padding: (0, 0), ceilMode: false)
         for minimum in [false, true] {
@@ -24,13 +28,13 @@ final class PoolKernelTests: XCTestCase {
             for plane in 0..<6 {
                 for oy in 0..<g.outHeight {
                     for ox in 0..<g.outWidth {
-                        var best = xs[plane * 259 + 2 * oy * 37 + 2 * ox], bestIndex = 2 * oy * 37 + 2 * ox
+                        var best = xs[plane * planeSize + 2 * oy * width + 2 * ox], bestIndex = 2 * oy * width + 2 * ox
                         for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
-                            let i = (2 * oy + dy) * 37 + 2 * ox + dx, v = xs[plane * 259 + i]
+                            let i = (2 * oy + dy) * width + 2 * ox + dx, v = xs[plane * planeSize + i]
                             if (minimum ? v < best : v > best) || v.isNaN { (best, bestIndex) = (v, i) }
                         }
                         let o = (plane * g.outHeight + oy) * g.outWidth + ox
-                        let where_ = "plane \(plane) (\(oy), \(ox)) minimum \(minimum)"
+                        let where_ = "width \(width) plane \(plane) (\(oy), \(ox)) minimum \(minimum)"
                         XCTAssertEqual(Int(indices[o]), bestIndex, where_)
                         XCTAssertTrue(ys[o] == best || (ys[o].isNaN && best.isNaN), "\(where_): \(ys[o]) vs \(best)")
                         XCTAssertTrue(vs[o] == best || (vs[o].isNaN && best.isNaN), "\(where_) without indices")
