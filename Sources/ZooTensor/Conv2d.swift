@@ -188,38 +188,13 @@ extension ConvGeometry {
 
 // MARK: - Kernels
 
-/// The im2col columns of every image of a small convolution, kept from the forward pass for
-/// the weight gradient (LeNet-5: im2col was 17% of a training epoch, half of it repeated).
-public final class ColumnStore {
-    let pointer: UnsafeMutablePointer<Float>
-    /// Set by the forward pass when it took the image-parallel path and filled every image.
-    var isFilled = false
-
-    /// Keeps at most this many values (16 MiB); larger convolutions recompute.
-    static let limit = 1 << 22
-
-    /// A store for `g`, or nil when it would be too large or its path keeps no columns.
-    static func make(for g: ConvGeometry) -> ColumnStore? {
-        let count = g.batch * g.groups * g.patchSize * g.outPlane
-        guard !g.isPointwise, count <= limit, g.imageParallelThreads > 0, !OneDNN.active(g) else { return nil }
-        return ColumnStore(count: count)
-    }
-
-    init(count: Int) { pointer = .allocate(capacity: count) }
-    deinit { pointer.deallocate() }
-
-    func columns(_ image: Int, _ group: Int, _ g: ConvGeometry) -> UnsafeMutablePointer<Float> {
-        pointer + (image * g.groups + group) * g.patchSize * g.outPlane
-    }
-}
-
 public enum ConvKernels {
     /// y = conv(x, weight) + bias [+ accumulate], then max(y, 0) when `relu`.
     /// x [N, C_in, H, W] → y [N, C_out, OH, OW]; `accumulate` has y's shape (a residual
     /// block's skip input). `weightsTag` ≠ 0 promises the weights never change under it
     /// (oneDNN then keeps them in its kernel's layout).
     public static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, relu: Bool = false,
-                               accumulate: Tensor? = nil, weightsTag: UInt64 = 0, keepColumns: ColumnStore? = nil) -> Tensor {
+                               accumulate: Tensor? = nil, weightsTag: UInt64 = 0) -> Tensor {
         precondition(input.shape == g.inputShape && weight.shape == g.weightShape,
                      "conv2d input \(input.shape) and weight \(weight.shape) do not match")
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape) for \(g.outChannels) output channels") }
@@ -256,14 +231,12 @@ public enum ConvKernels {
                     } else if g.imageParallelThreads > 0 {
                         // Each thread: whole images, serial products, and the bias/ReLU pass
                         // while the image's output is still in its cache.
-                        forEachImage(g, needsColumns: !g.isPointwise && keepColumns == nil) { _, n, columns in
+                        forEachImage(g, needsColumns: !g.isPointwise) { _, n, columns in
                             for grp in 0..<g.groups {
                                 var b = x + (n * g.inChannels + grp * cig) * plane
                                 if !g.isPointwise {
-                                    // Into the kept store when the weight gradient will want them again.
-                                    let target = keepColumns.map { $0.columns(n, grp, g) } ?? columns
-                                    g.im2col(x, first: n, count: 1, group: grp, into: target, serial: true)
-                                    b = UnsafePointer(target)
+                                    g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
+                                    b = UnsafePointer(columns)
                                 }
                                 sgemm(transposeA: false, transposeB: false, m: cog, n: opl, k: g.patchSize,
                                       a: w + grp * cog * g.patchSize, lda: g.patchSize, b: b, ldb: opl,
@@ -272,7 +245,6 @@ public enum ConvKernels {
                             epilogue(y + n * g.outChannels * opl, bias, relu: relu, images: 1, channels: g.outChannels, plane: opl, serial: true)
                         }
                         epilogueDone = true
-                        keepColumns?.isFilled = !g.isPointwise
                     } else if g.isPointwise {
                         for n in 0..<g.batch {
                             for grp in 0..<g.groups {
@@ -372,7 +344,7 @@ public enum ConvKernels {
     }
 
     /// dW = Σ_n dy_n · patches(x_n)ᵀ.
-    public static func backwardWeight(_ input: Tensor, gradOutput: Tensor, _ g: ConvGeometry, keptColumns: ColumnStore? = nil) -> Tensor {
+    public static func backwardWeight(_ input: Tensor, gradOutput: Tensor, _ g: ConvGeometry) -> Tensor {
         precondition(gradOutput.shape == g.outputShape, "conv2d output gradient \(gradOutput.shape), expected \(g.outputShape)")
         let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
         var gradWeight = Tensor(zeros: g.weightShape)
@@ -400,16 +372,10 @@ public enum ConvKernels {
                         let partials = UnsafeMutablePointer<Float>.allocate(capacity: (threads - 1) * size)
                         defer { partials.deallocate() }
                         partials.initialize(repeating: 0, count: (threads - 1) * size)
-                        let kept = keptColumns?.isFilled == true ? keptColumns : nil
-                        forEachImage(g, needsColumns: kept == nil) { thread, n, buffer in
+                        forEachImage(g) { thread, n, columns in
                             let target = thread == 0 ? dw : partials + (thread - 1) * size
                             for grp in 0..<g.groups {
-                                var columns = buffer
-                                if let kept {
-                                    columns = kept.columns(n, grp, g)
-                                } else {
-                                    g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
-                                }
+                                g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
                                 sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: opl,
                                       a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl, b: columns, ldb: opl,
                                       beta: 1, c: target + grp * cog * g.patchSize, ldc: g.patchSize, serial: true)

@@ -5,13 +5,11 @@ public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
     let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding,
                          dilation: dilation, groups: groups)
     let x = input.value, w = weight.value
-    // Small convolutions keep their columns for the weight gradient.
-    let kept = GradMode.isEnabled && weight.requiresGrad ? ColumnStore.make(for: g) : nil
-    let y = ConvKernels.forward(x, weight: w, bias: bias?.value, g, keepColumns: kept)
+    let y = ConvKernels.forward(x, weight: w, bias: bias?.value, g)
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Variable.record(y, inputs) { dy in
         let dx = input.requiresGrad ? ConvKernels.backwardInput(dy, weight: w, g) : nil
-        let dw = weight.requiresGrad ? ConvKernels.backwardWeight(x, gradOutput: dy, g, keptColumns: kept) : nil
+        let dw = weight.requiresGrad ? ConvKernels.backwardWeight(x, gradOutput: dy, g) : nil
         let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
