@@ -94,6 +94,7 @@ def main():
     frameworks = ["convzoo", "pytorch", "onnxruntime"]
     runs = {(f, c): [] for f in frameworks for c in args.cases}
     versions = {}
+    engines = set()
     memory = {}
     epochs = {}
     os.makedirs(args.out, exist_ok=True)
@@ -112,6 +113,8 @@ def main():
                 if measure_memory:
                     memory[framework] = result.get("max_rss_mb")
                 versions[framework] = result.get("version", versions.get(framework))
+                if framework == "convzoo":
+                    engines.add(result.get("convolutions", "unknown"))
                 runs[(framework, case)].append(result["ms_per_batch"])
                 if "seconds_per_epoch" in result:
                     epochs.setdefault((framework, case), []).append(result["seconds_per_epoch"])
@@ -130,6 +133,7 @@ def main():
              "once per framework, alternating, each in a fresh process; a run's figure is the median of its own timed iterations "
              "after one warm-up, and the table gives the median over the rounds. "
              f"ConvZoo {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}, "
+             f"(convolutions: {'; '.join(sorted(engines))}), "
              f"PyTorch {versions.get('pytorch')} (eager), ONNX Runtime {versions.get('onnxruntime')} (CPU provider, all graph optimisations). "
              "Ratios are the other framework's time over ConvZoo's: above 1 means ConvZoo is faster.", "",
              "| case | ConvZoo ms | PyTorch ms | ONNX Runtime ms | PyTorch / ConvZoo | ONNX Runtime / ConvZoo |",

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,8 @@ static int load(void) {
     state = -1;
     const char *choice = getenv("ZOO_CONV");
     if (choice && strcmp(choice, "blas") == 0) return 0;
+    if (choice && *choice && strcmp(choice, "auto") != 0)
+        fprintf(stderr, "ZOO_CONV=%s is neither 'auto' nor 'blas'; using auto (oneDNN where it is installed).\n", choice);
     setenv("OMP_WAIT_POLICY", "passive", 0);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) return 0;

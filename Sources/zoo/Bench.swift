@@ -61,13 +61,13 @@ extension Zoo {
             let median = times.sorted()[times.count / 2]
             let flops = Double(macs) * 2 * (train ? 3 : 1)
             let result: [String: Any] = ["ms_per_batch": median, "images_per_second": Double(batch) / median * 1000,
-                                         "gflops": flops / median / 1e6]
+                                         "gflops": flops / median / 1e6, "convolutions": convolutionEngine]
             if json {
                 printJSON(result)
             } else {
-                print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d)",
+                print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d; convolutions: %@)",
                              entry.name, train ? "training" : "inference", batch, shape.map(String.init).joined(separator: "×"),
-                             Threads.count, median, Double(batch) / median * 1000, flops / median / 1e6, iters))
+                             Threads.count, median, Double(batch) / median * 1000, flops / median / 1e6, iters, convolutionEngine))
             }
         }
 
@@ -97,6 +97,7 @@ extension Zoo {
             for batch in DataLoader(train, batchSize: batch, seed: 2, mean: mean, std: std) { step(batch); batches += 1 }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let result: [String: Any] = ["seconds_per_epoch": seconds, "ms_per_batch": seconds * 1000 / Double(batches),
+                                         "convolutions": convolutionEngine,
                                          "images_per_second": Double(train.count) / seconds,
                                          "gflops": Double(macs) * 6 * Double(train.count) / seconds / 1e9]
             if json {
@@ -111,4 +112,9 @@ extension Zoo {
             print(String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         }
     }
+}
+
+/// Which convolution path runs: oneDNN (for convolutions of ≥ 32 M MACs) or im2col + OpenBLAS.
+var convolutionEngine: String {
+    OneDNN.isAvailable && OneDNN.isEnabled ? "oneDNN above \(OneDNN.minimumMACs) MACs, else im2col + OpenBLAS" : "im2col + OpenBLAS"
 }

@@ -18,7 +18,7 @@ typedef struct {
     int groups, out_h, out_w;
 } zoo_conv_shape;
 
-/* 1 when libdnnl.so.2 could be loaded (and ZOO_CONV is not "blas"). */
+/* 1 when libdnnl.so.2 could be loaded and ZOO_CONV is not "blas" (unset or "auto": use it). */
 int zoo_dnnl_available(void);
 
 /* dst = conv(src, weights) + bias (bias may be NULL) [+ dst when accumulate != 0], then
