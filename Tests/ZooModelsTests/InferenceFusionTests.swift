@@ -1,7 +1,7 @@
 import XCTest
 import ResNet
 import ZooNN
-@testable import ZooTensor
+import ZooTensor
 
 /// Inference fusion (BatchNorm folded into the convolution, the residual join and ReLU in
 /// its output pass, oneDNN's kept weights) against the same blocks run unfused.
