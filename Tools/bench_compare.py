@@ -132,7 +132,7 @@ def main():
              f"by `python3 Tools/bench_compare.py --venv VENV --rounds {args.rounds}`: in each of {args.rounds} rounds every case ran "
              "once per framework, alternating, each in a fresh process; a run's figure is the median of its own timed iterations "
              "after one warm-up, and the table gives the median over the rounds. "
-             f"ConvZoo {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}, "
+             f"ConvZoo {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()} "
              f"(convolutions: {'; '.join(sorted(engines))}), "
              f"PyTorch {versions.get('pytorch')} (eager), ONNX Runtime {versions.get('onnxruntime')} (CPU provider, all graph optimisations). "
              "Ratios are the other framework's time over ConvZoo's: above 1 means ConvZoo is faster.", "",
