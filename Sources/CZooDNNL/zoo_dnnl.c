@@ -264,12 +264,21 @@ done:
 
 static entry *find(int kind, const zoo_conv_shape *s, int relu, int has_bias, int accumulate) {
     for (entry *e = entries; e; e = e->next)
-        if (same_key(e, kind, s, relu, has_bias, accumulate)) return e;
+        if (same_key(e, kind, s, relu, has_bias, accumulate)) return e->primitive ? e : NULL;
     entry *e = build(kind, s, relu, has_bias, accumulate);
-    if (!e) return NULL;
+    if (!e) {
+        /* Remember the refusal (an entry without a primitive), so that a shape oneDNN cannot
+           do costs one attempt, not one per call. */
+        if (!(e = calloc(1, sizeof *e))) return NULL;
+        e->kind = kind;
+        e->relu = relu;
+        e->has_bias = has_bias;
+        e->accumulate = accumulate;
+        e->shape = *s;
+    }
     e->next = entries;
     entries = e;
-    return e;
+    return e->primitive ? e : NULL;
 }
 
 static int run_reorder(dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to) {
@@ -372,7 +381,7 @@ const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind) {
     const char *name = "";
     pthread_mutex_lock(&lock);
     for (entry *e = entries; e; e = e->next)
-        if (e->kind == kind && memcmp(&e->shape, shape, sizeof *shape) == 0) { name = e->implementation; break; }
+        if (e->primitive && e->kind == kind && memcmp(&e->shape, shape, sizeof *shape) == 0) { name = e->implementation; break; }
     pthread_mutex_unlock(&lock);
     return name;
 }
