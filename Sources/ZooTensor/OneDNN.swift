@@ -3,10 +3,11 @@ import Foundation
 
 /// Convolutions through oneDNN when its library (libdnnl.so.2) is on the machine.
 ///
-/// Measured on this project's 2-core machine, oneDNN's convolution kernels run the
-/// ResNet and VGG layers 1.3–4.6× faster than im2col + OpenBLAS (its JIT-compiled
-/// kernels work on blocked layouts with the weights packed once per call, where im2col
-/// copies every patch and OpenBLAS packs both operands again for every product).
+/// Measured on this project's 2-core machine, oneDNN's convolution kernels ran six ResNet
+/// layers 1.5–4.6× faster than a plain im2col + OpenBLAS loop (its JIT-compiled kernels
+/// work on blocked layouts, where im2col copies every patch and OpenBLAS packs both operands
+/// again for every product), and a ResNet-20 training step in 318 ms against 515 ms on
+/// ConvZoo's own path.
 /// ConvKernels calls it first and keeps its own im2col path for when the library is
 /// missing, a shape is refused, or `ZOO_CONV=blas` is set.
 public enum OneDNN {
