@@ -31,6 +31,10 @@ static int state; /* 0 not tried, 1 loaded, -1 unavailable */
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
 
+/* ZOO_DNNL_LAYOUT=plain or =blocked overrides the rule for every shape (an experiment's knob,
+   read when the library loads). */
+static int layout_override = -1;
+
 static int load(void) {
     if (state) return state > 0;
     state = -1;
@@ -38,6 +42,9 @@ static int load(void) {
     if (choice && strcmp(choice, "blas") == 0) return 0;
     if (choice && *choice && strcmp(choice, "auto") != 0)
         fprintf(stderr, "ZOO_CONV=%s is neither 'auto' nor 'blas'; using auto (oneDNN where it is installed).\n", choice);
+    const char *layout = getenv("ZOO_DNNL_LAYOUT");
+    if (layout && strcmp(layout, "plain") == 0) layout_override = 0;
+    if (layout && strcmp(layout, "blocked") == 0) layout_override = 1;
     setenv("OMP_WAIT_POLICY", "passive", 0);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) return 0;
@@ -119,10 +126,7 @@ static kept *kept_weights;
    the plain layout, where reordering in and out would cost more than it saves (measured on
    ResNet-50's 1×1 layers at batch 16: 8 ms plain against 23 ms with the reorders). */
 static int wants_blocked(const zoo_conv_shape *s) {
-    const char *layout = getenv("ZOO_DNNL_LAYOUT");
-    if (layout && strcmp(layout, "plain") == 0) return 0;
-    if (layout && strcmp(layout, "blocked") == 0) return 1;
-    return s->kernel_h * s->kernel_w > 1;
+    return layout_override >= 0 ? layout_override : s->kernel_h * s->kernel_w > 1;
 }
 
 int zoo_dnnl_fuses_sum(const zoo_conv_shape *shape) { return wants_blocked(shape); }
@@ -240,14 +244,13 @@ static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias, i
             if (!bind(e, pd, 2, DNNL_ARG_DIFF_SRC, 1, dnnl_query_diff_src_md, &psrc)) goto done;
         } else {
             if (p_dnnl_dilated_convolution_backward_weights_desc_init(&backward, dnnl_convolution_direct, &src, &weights,
-                                                                      has_bias ? &bias : NULL, &dst, strides, dilates,
+                                                                      NULL, &dst, strides, dilates,
                                                                       padding, padding) != dnnl_success) goto done;
             if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, engine, hint) != dnnl_success) goto done;
-            e->count = has_bias ? 4 : 3;
+            e->count = 3;
             if (!bind(e, pd, 0, DNNL_ARG_SRC, 0, dnnl_query_src_md, &psrc)) goto done;
             if (!bind(e, pd, 1, DNNL_ARG_DIFF_DST, 0, dnnl_query_diff_dst_md, &pdst)) goto done;
             if (!bind(e, pd, 2, DNNL_ARG_DIFF_WEIGHTS, 1, dnnl_query_diff_weights_md, &pweights)) goto done;
-            if (has_bias) bind_plain(e, 3, DNNL_ARG_DIFF_BIAS, 1, &pbias);
         }
     }
     const char *name = NULL;
@@ -371,10 +374,9 @@ int zoo_dnnl_conv_backward_data(const zoo_conv_shape *shape, const float *diff_d
 }
 
 int zoo_dnnl_conv_backward_weights(const zoo_conv_shape *shape, const float *src,
-                                   const float *diff_dst, float *diff_weights, float *diff_bias,
-                                   int threads) {
-    void *buffers[MAX_ARGS] = {(void *)src, (void *)diff_dst, diff_weights, diff_bias};
-    return run(BACKWARD_WEIGHTS, shape, 0, 0, buffers, diff_bias != NULL, 0, threads);
+                                   const float *diff_dst, float *diff_weights, int threads) {
+    void *buffers[MAX_ARGS] = {(void *)src, (void *)diff_dst, diff_weights, NULL};
+    return run(BACKWARD_WEIGHTS, shape, 0, 0, buffers, 0, 0, threads);
 }
 
 const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind) {

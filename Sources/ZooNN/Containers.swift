@@ -45,10 +45,13 @@ public final class Residual: Module {
     public var bodyModules: [Module] { bodyNames.map { child($0)! } }
 
     public override func forward(_ input: Variable) -> Variable {
-        if InferenceFusion.applies(to: self), InferenceFusion.canJoin(bodyModules, after: after) {
-            // The skip first, then the body's last convolution adds it (and the ReLU) as it writes.
+        let reluAfter = (after as? Lambda)?.kind == "ReLU"
+        if InferenceFusion.applies(to: self), after == nil || reluAfter {
+            // The skip first, then the body's last convolution adds it (and the ReLU) as it
+            // writes; InferenceFusion.run adds it separately when the body does not end in a
+            // Conv2d → BatchNorm it can fold.
             let skip = shortcutName.map { child($0)!(input) } ?? input
-            return InferenceFusion.run(bodyModules, input, join: (skip, after != nil))
+            return InferenceFusion.run(bodyModules, input, join: (skip, reluAfter))
         }
         let body = InferenceFusion.applies(to: self) ? InferenceFusion.run(bodyModules, input) : bodyNames.reduce(input) { child($1)!($0) }
         let skip = shortcutName.map { child($0)!(input) } ?? input

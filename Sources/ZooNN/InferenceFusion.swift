@@ -30,8 +30,8 @@ enum InferenceFusion {
                     used = 3
                 }
                 if let problem = conv.inputProblem(x.shape) { ShapeCheck.fail(conv, input: x.shape, problem) }
-                if let skip = pending?.skip, i + used == modules.count, !relu {
-                    x = conv.foldedForward(x, bn, relu: pending!.relu, accumulate: skip)
+                if let join = pending, i + used == modules.count, !relu {
+                    x = conv.foldedForward(x, bn, relu: join.relu, accumulate: join.skip)
                     pending = nil
                 } else {
                     x = conv.foldedForward(x, bn, relu: relu)
@@ -54,15 +54,6 @@ enum InferenceFusion {
             if pending.relu { x = relu(x) }
         }
         return x
-    }
-
-    /// Whether `run(modules, x, join:)` can fuse the join: the modules end in Conv2d → BatchNorm
-    /// (no ReLU of its own) and `after` is nothing or a ReLU.
-    static func canJoin(_ modules: [Module], after: Module?) -> Bool {
-        guard modules.count >= 2, let conv = modules[modules.count - 2] as? Conv2d, let bn = modules.last as? BatchNorm,
-              !conv.isTraining, !bn.isTraining, !bn.appliesReLU, bn.channels == conv.outChannels else { return false }
-        if let after { return (after as? Lambda)?.kind == "ReLU" }
-        return true
     }
 }
 

@@ -198,35 +198,18 @@ public enum ConvKernels {
         precondition(input.shape == g.inputShape && weight.shape == g.weightShape,
                      "conv2d input \(input.shape) and weight \(weight.shape) do not match")
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape) for \(g.outChannels) output channels") }
-        if let accumulate { precondition(accumulate.shape == g.outputShape, "conv2d sum input \(accumulate.shape), expected \(g.outputShape)") }
+        if let accumulate {
+            precondition(accumulate.shape == g.outputShape, "conv2d sum input \(accumulate.shape), expected \(g.outputShape)")
+            return forward(input, weight: weight, bias: bias, g, relu: relu, adding: accumulate, weightsTag: weightsTag)
+        }
         let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
-        let fusedSum = accumulate != nil && OneDNN.fusesSum(g)
         return Tensor(uninitialized: g.outputShape) { out in
             let y = out.baseAddress!
             var epilogueDone = false
             input.withUnsafeBufferPointer { xb in
                 weight.withUnsafeBufferPointer { wb in
                     let x = xb.baseAddress!, w = wb.baseAddress!
-                    if fusedSum { accumulate!.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: $0.count) } }
-                    let viaOneDNN = accumulate != nil && !fusedSum ? false : bias.map { b in
-                        b.withUnsafeBufferPointer {
-                            OneDNN.forward(g, x, w, $0.baseAddress!, y, accumulate: fusedSum, relu: relu, weightsTag: weightsTag)
-                        }
-                    } ?? OneDNN.forward(g, x, w, nil, y, accumulate: fusedSum, relu: relu, weightsTag: weightsTag)
-                    if viaOneDNN {
-                        epilogueDone = true
-                    } else if let accumulate {
-                        // The convolution (by whichever path), then the sum and ReLU in one pass.
-                        let conv = forward(input, weight: weight, bias: bias, g, weightsTag: weightsTag)
-                        conv.withUnsafeBufferPointer { cb in
-                            accumulate.withUnsafeBufferPointer { ab in
-                                let (c, a) = (cb.baseAddress!, ab.baseAddress!)
-                                parallelRanges(cb.count) { range in
-                                    for i in range { y[i] = c[i] + a[i] }
-                                    if relu { reluLoop(y, y, range) }
-                                }
-                            }
-                        }
+                    if withOptionalPointer(bias, { OneDNN.forward(g, x, w, $0, y, accumulate: false, relu: relu, weightsTag: weightsTag) }) {
                         epilogueDone = true
                     } else if g.imageParallelThreads > 0 {
                         // Each thread: whole images, serial products, and the bias/ReLU pass
@@ -296,6 +279,38 @@ public enum ConvKernels {
             }
             if !epilogueDone { epilogue(y, bias, relu: relu, images: g.batch, channels: g.outChannels, plane: opl, serial: false) }
         }
+    }
+
+    /// y = relu?(conv(x) + bias + skip): oneDNN's sum post-op where it fuses well, otherwise the
+    /// convolution and then one in-place pass for the sum and the ReLU.
+    static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, relu: Bool, adding skip: Tensor,
+                        weightsTag: UInt64) -> Tensor {
+        if OneDNN.fusesSum(g) {
+            var fused = false
+            let y = Tensor(uninitialized: g.outputShape) { out in
+                skip.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+                input.withUnsafeBufferPointer { xb in
+                    weight.withUnsafeBufferPointer { wb in
+                        fused = withOptionalPointer(bias) {
+                            OneDNN.forward(g, xb.baseAddress!, wb.baseAddress!, $0, out.baseAddress!, accumulate: true, relu: relu,
+                                           weightsTag: weightsTag)
+                        }
+                    }
+                }
+            }
+            if fused { return y }
+        }
+        var y = forward(input, weight: weight, bias: bias, g, weightsTag: weightsTag)
+        y.withUnsafeMutableBufferPointer { yb in
+            skip.withUnsafeBufferPointer { sb in
+                let (p, a) = (yb.baseAddress!, sb.baseAddress!)
+                parallelRanges(yb.count) { range in
+                    for i in range { p[i] += a[i] }
+                    if relu { reluLoop(p, p, range) }
+                }
+            }
+        }
+        return y
     }
 
     /// dx = conv2d's input gradient for the output gradient dy.
@@ -463,4 +478,10 @@ public enum ConvKernels {
             if relu { reluLoop(p, p, 0..<plane) }
         }
     }
+}
+
+/// body(the tensor's base address), or body(nil) without a tensor.
+func withOptionalPointer<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let t else { return body(nil) }
+    return t.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -23,7 +23,7 @@ public enum OneDNN {
     /// oneDNN, 4.1 s without). Every ResNet-20 layer at batch 128 has ≥ 56 M.
     nonisolated(unsafe) public static var minimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 25)
 
-    static func active(_ g: ConvGeometry) -> Bool { isEnabled && g.macs >= minimumMACs && isAvailable }
+    static func active(_ g: ConvGeometry) -> Bool { isEnabled && g.macs >= minimumMACs && g.fitsInt32 && isAvailable }
 
     /// oneDNN's name for the kernel it chose for this convolution (after a first call),
     /// kind 0 forward, 1 input gradient, 2 weight gradient.
@@ -73,11 +73,17 @@ public enum OneDNN {
                                 _ dw: UnsafeMutablePointer<Float>) -> Bool {
         guard active(g) else { return false }
         var shape = g.dnnlShape
-        return zoo_dnnl_conv_backward_weights(&shape, x, dy, dw, nil, Int32(Threads.count)) == 0
+        return zoo_dnnl_conv_backward_weights(&shape, x, dy, dw, Int32(Threads.count)) == 0
     }
 }
 
 extension ConvGeometry {
+    /// oneDNN's bridge takes 32-bit sizes; larger ones stay on ConvZoo's own path.
+    var fitsInt32: Bool {
+        [batch, inChannels, height, width, outChannels, kernelHeight, kernelWidth, strideHeight, strideWidth,
+         padHeight, padWidth, dilationHeight, dilationWidth, groups, outHeight, outWidth].allSatisfy { $0 <= Int(Int32.max) }
+    }
+
     var dnnlShape: zoo_conv_shape {
         func i(_ v: Int) -> Int32 { Int32(truncatingIfNeeded: v) }
         return zoo_conv_shape(batch: i(batch), in_channels: i(inChannels), height: i(height), width: i(width),

@@ -40,10 +40,9 @@ void zoo_dnnl_forget(unsigned long long weights_tag);
 int zoo_dnnl_conv_backward_data(const zoo_conv_shape *shape, const float *diff_dst,
                                 const float *weights, float *diff_src, int threads);
 
-/* diff_weights = the weight gradient (overwritten); diff_bias (may be NULL) = the bias gradient. */
+/* diff_weights = the weight gradient (overwritten). */
 int zoo_dnnl_conv_backward_weights(const zoo_conv_shape *shape, const float *src,
-                                   const float *diff_dst, float *diff_weights, float *diff_bias,
-                                   int threads);
+                                   const float *diff_dst, float *diff_weights, int threads);
 
 /* The name of the oneDNN implementation the last call on this shape used ("" if none). */
 const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind);
