@@ -5,79 +5,80 @@ import PackageDescription
 // Parallel.swift. The package builds in Swift 5 language mode so that this small layer
 // needs no Sendable wrappers on every pointer.
 let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
-let fast: [SwiftSetting] = swift5
+
+/// A model family: one module under Models/, built only from ZooNN (and other families).
+func family(_ name: String, dependencies: [Target.Dependency] = ["ZooNN"]) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Models/\(name)", exclude: ["CARD.md"], swiftSettings: swift5)
+}
+
+let families = ["LeNet", "AlexNet", "VGG", "GoogLeNet", "ResNet", "DenseNet", "SENet"]
 
 let package = Package(
     name: "ConvZoo",
     platforms: [.macOS(.v13)],
     products: [
+        // The front door: `import ConvZoo`.
+        .library(name: "ConvZoo", targets: ["ConvZoo"]),
+        // One product per module, for those who want less.
         .library(name: "ZooTensor", targets: ["ZooTensor"]),
         .library(name: "ZooNN", targets: ["ZooNN"]),
         .library(name: "ZooWeights", targets: ["ZooWeights"]),
         .library(name: "ZooImage", targets: ["ZooImage"]),
-        .library(name: "LeNet", targets: ["LeNet"]),
-        .library(name: "AlexNet", targets: ["AlexNet"]),
-        .library(name: "VGG", targets: ["VGG"]),
-        .library(name: "GoogLeNet", targets: ["GoogLeNet"]),
-        .library(name: "ResNet", targets: ["ResNet"]),
-        .library(name: "DenseNet", targets: ["DenseNet"]),
-        .library(name: "SENet", targets: ["SENet"]),
+        .library(name: "ZooData", targets: ["ZooData"]),
+        .library(name: "ZooDraw", targets: ["ZooDraw"]),
         .library(name: "ZooModels", targets: ["ZooModels"]),
         .library(name: "ZooTrain", targets: ["ZooTrain"]),
+    ] + families.map { .library(name: $0, targets: [$0]) } + [
         .executable(name: "zoo", targets: ["zoo"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
         .executable(name: "zoo-fuzz", targets: ["zoo-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CZooMemory", path: "Sources/CZooMemory"),
         // oneDNN's convolutions (Debian: libdnnl-dev), opened with dlopen at first use.
-        .target(name: "CZooDNNL", path: "Sources/CZooDNNL", cSettings: [.unsafeFlags(["-Wall", "-O2"])],
-                linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory", "CZooDNNL"], swiftSettings: fast),
+        .target(name: "CZooDNNL", path: "Sources/CZooDNNL", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CCodecs", path: "Sources/CCodecs",
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
+
+        .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory", "CZooDNNL"], swiftSettings: swift5),
         .target(name: "ZooNN", dependencies: ["ZooTensor"], swiftSettings: swift5),
         .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
-        .target(name: "CCodecs", path: "Sources/CCodecs",
-                cSettings: [.unsafeFlags(["-Wall", "-O2"])],
-                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "ZooImage", dependencies: ["ZooTensor", "CCodecs"], swiftSettings: fast),
-        .target(name: "LeNet", dependencies: ["ZooNN"], path: "Models/LeNet", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "AlexNet", dependencies: ["ZooNN"], path: "Models/AlexNet", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "VGG", dependencies: ["ZooNN"], path: "Models/VGG", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "GoogLeNet", dependencies: ["ZooNN"], path: "Models/GoogLeNet", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "ResNet", dependencies: ["ZooNN"], path: "Models/ResNet", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "DenseNet", dependencies: ["ZooNN"], path: "Models/DenseNet", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "SENet", dependencies: ["ZooNN", "ResNet"], path: "Models/SENet", exclude: ["CARD.md"], swiftSettings: swift5),
-        .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage", "LeNet", "AlexNet", "VGG", "GoogLeNet", "ResNet", "DenseNet", "SENet"],
+        .target(name: "ZooImage", dependencies: ["ZooTensor", "CCodecs"], swiftSettings: swift5),
+        .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
+        .target(name: "ZooDraw", dependencies: ["ZooImage"], swiftSettings: swift5),
+        family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("ResNet"), family("DenseNet"),
+        family("SENet", dependencies: ["ZooNN", "ResNet"]),
+        .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),
-        .target(name: "ZooTrain", dependencies: ["ZooModels", "ZooWeights", "ZooImage", "ZooNN", "CCodecs", "GoogLeNet", "ResNet"],
-                swiftSettings: fast),
+        .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooData", "ZooDraw"], swiftSettings: swift5),
+        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooModels", "ZooTrain"],
+                swiftSettings: swift5),
         .executableTarget(name: "zoo", dependencies: [
-            "ZooModels", "ZooWeights", "ZooImage", "ZooTrain", "ResNet",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ConvZoo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift5),
+
         // Every parser of a user's file as a fuzz target (Tools/fuzz builds it with libFuzzer).
-        .target(name: "ZooFuzz", dependencies: ["ZooImage", "ZooWeights", "ZooTrain", "ZooNN", "ZooTensor"],
+        .target(name: "ZooFuzz", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooTrain"],
                 swiftSettings: swift5),
         .executableTarget(name: "zoo-fuzz", dependencies: ["ZooFuzz"], swiftSettings: swift5),
-        .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"],
-                          path: "Tools/KernelBench", swiftSettings: swift5),
+        .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"], path: "Tools/KernelBench", swiftSettings: swift5),
+
         .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooWeights"], path: "Tests/ZooTestSupport",
                 swiftSettings: swift5),
-        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooWeights", "ZooTestSupport"],
-                    swiftSettings: swift5),
-        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooWeights", "ZooModels", "ZooTestSupport"],
-                    swiftSettings: swift5),
-        .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "GoogLeNet", "ZooTestSupport"],
-                    swiftSettings: swift5),
-        .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooTensor"], swiftSettings: swift5),
+        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooWeights", "ZooModels", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "GoogLeNet", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooFuzzTests", dependencies: ["ZooFuzz", "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooModels", "ZooWeights", "ZooImage", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ConvZooTests", dependencies: ["ConvZoo", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ConvZoo", "ZooTestSupport"], swiftSettings: swift5),
     ]
 )

@@ -3,8 +3,20 @@
 // (DenseNet-BC: 1×1 bottlenecks of 4·k channels, transitions halving the channels; the
 // final norm5 is followed by ReLU and global pooling), and DenseNet-BC-100 (k = 12) for
 // CIFAR as in the paper's §3: a 3×3 stem of 2k channels and three dense blocks.
+import Foundation
 import ZooNN
 import ZooTensor
+
+/// Maps a key of torchvision's pre-0.3 DenseNet checkpoints (`denselayer1.norm.1.weight`,
+/// still what its published weights hold) to the current one (`denselayer1.norm1.weight`).
+public func denseNetKey(_ key: String) -> String {
+    guard key.contains("denselayer") else { return key }
+    var key = key
+    for part in ["norm", "relu", "conv"] {
+        for n in ["1", "2"] { key = key.replacingOccurrences(of: ".\(part).\(n).", with: ".\(part)\(n).") }
+    }
+    return key
+}
 
 /// bn – relu – conv1×1 (bnSize·k) – bn – relu – conv3×3 (k) [– dropout], fed the
 /// concatenation of every earlier feature map. Keys: norm1, conv1, norm2, conv2.

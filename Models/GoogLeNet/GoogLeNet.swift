@@ -68,8 +68,10 @@ public let googLeNetBlocks: [(name: String, widths: InceptionWidths)] = [
 
 /// torchvision's GoogLeNet. With `auxiliaryHeads`, `aux1` (after 4a) and `aux2` (after 4d)
 /// are built and `forwardWithAuxiliary` returns their logits in training mode.
-public final class GoogLeNet: Module {
+public final class GoogLeNet: Module, AuxiliaryClassifiers {
     public let hasAuxiliaryHeads: Bool
+    /// torchvision's training script weights each auxiliary loss by 0.3.
+    public let auxiliaryLossWeight: Float = 0.3
     /// The feature trunk, in order: stem convs and pools, then the Inception blocks.
     let trunk: [String]
 
@@ -115,8 +117,7 @@ public final class GoogLeNet: Module {
         }
     }
 
-    /// The class logits, and in training mode with auxiliary heads also [aux1, aux2] logits
-    /// (torchvision weights the auxiliary losses by 0.3 each).
+    /// The class logits, and in training mode with auxiliary heads also [aux1, aux2] logits.
     public func forwardWithAuxiliary(_ input: Variable) -> (logits: Variable, auxiliary: [Variable]) {
         var x = input
         var auxiliary: [Variable] = []

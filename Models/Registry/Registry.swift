@@ -22,13 +22,22 @@ public struct ModelOptions {
     }
 }
 
-/// A named model: its family, its defaults, and its builder.
+/// A named model: its family, its defaults, its builder, and every fact the rest of ConvZoo
+/// needs about it — nothing outside the registry matches on a model's name.
 public struct ModelEntry {
     public let name: String
     public let family: String
     /// [C, H, W] of the input the model is defined for.
     public let defaultInput: [Int]
     public let defaultClassCount: Int
+    /// The evaluation transforms of the model's published weights (for inputs above 32×32).
+    public let weightsPreprocessing: Preprocessing
+    /// Module paths of the classifier: the layers a new head replaces.
+    public let classifierPaths: [String]
+    /// Child modules that a checkpoint may hold and a model built without them ignores.
+    public let optionalModules: [String]
+    /// Maps a key of an older checkpoint layout of the reference to its current key.
+    public let renameKey: (String) -> String
     let builder: (ModelOptions) -> Module
     /// Why the model cannot be built for an input [C, H, W], if it cannot.
     let inputRule: ([Int]) -> String?
@@ -44,15 +53,15 @@ public struct ModelEntry {
     /// [0, 1] images at their own size).
     public var preprocessing: Preprocessing { preprocessing(for: defaultInput) }
 
-    /// The preprocessing for the model built for `input` [C, H, W].
+    /// The preprocessing for the model built for `input` [C, H, W]: small inputs (32×32 and
+    /// below) are resized to the input and scaled to [0, 1]; larger ones get the published
+    /// weights' transforms.
     public func preprocessing(for input: [Int]) -> Preprocessing {
-        switch family {
-        case _ where input[1] <= 32: return .unnormalised(input: input)
-        case _ where name.hasPrefix("resnetv2_"): return .timmHalf
-        case _ where name.hasPrefix("seresnet"): return .timmImageNet
-        default: return .imageNet
-        }
+        input[1] <= 32 ? .unnormalised(input: input) : weightsPreprocessing
     }
+
+    /// The classifier paths that exist in `model` (auxiliary heads only when built).
+    public func classifierPaths(in model: Module) -> [String] { classifierPaths.filter { model.module(at: $0) != nil } }
 
     public var defaultOptions: ModelOptions { ModelOptions(classCount: defaultClassCount, input: defaultInput) }
 
@@ -66,29 +75,33 @@ public struct ModelEntry {
 public enum ModelRegistry {
     static let imageNet = [3, 224, 224], cifar = [3, 32, 32], mnist = [1, 28, 28]
 
+    /// One entry; the defaults are an ImageNet classifier named `fc` with torchvision's transforms.
     static func entry(_ name: String, _ family: String, _ input: [Int], classes: Int = 1000,
+                      preprocessing: Preprocessing = .imageNet, classifier: [String] = ["fc"], optional: [String] = [],
+                      renameKey: @escaping (String) -> String = { $0 },
                       rule: @escaping ([Int]) -> String? = { _ in nil },
                       _ builder: @escaping (ModelOptions) -> Module) -> ModelEntry {
-        ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, builder: builder, inputRule: rule)
+        ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, weightsPreprocessing: preprocessing,
+                   classifierPaths: classifier, optionalModules: optional, renameKey: renameKey, builder: builder, inputRule: rule)
     }
 
     public static let entries: [ModelEntry] = {
         var all: [ModelEntry] = [
-            entry("lenet5", "LeNet", mnist, classes: 10, rule: { input in
+            entry("lenet5", "LeNet", mnist, classes: 10, classifier: ["classifier.4"], rule: { input in
                 [28, 32].contains(input[1]) && input[1] == input[2] ? nil : "lenet5 takes 28×28 or 32×32 inputs, not \(input[1])×\(input[2])"
             }) { lenet5(classCount: $0.classCount, inputChannels: $0.input[0], inputSize: $0.input[1]) },
-            entry("simple_cnn", "LeNet", mnist, classes: 10, rule: { input in
+            entry("simple_cnn", "LeNet", mnist, classes: 10, classifier: ["net.linear_13"], rule: { input in
                 input[1] >= 4 && input[2] >= 4 ? nil : "simple_cnn's two 2×2 poolings need an input of at least 4×4, not \(input[1])×\(input[2])"
             }) { simpleCNN(input: $0.input, classCount: $0.classCount) },
-            entry("alexnet", "AlexNet", imageNet) { alexnet(classCount: $0.classCount, inputChannels: $0.input[0]) },
+            entry("alexnet", "AlexNet", imageNet, classifier: ["classifier.6"]) { alexnet(classCount: $0.classCount, inputChannels: $0.input[0]) },
         ]
         for depth in [11, 13, 16, 19] {
-            all.append(entry("vgg\(depth)", "VGG", imageNet) { vgg(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
-            all.append(entry("vgg\(depth)_bn", "VGG", imageNet) {
+            all.append(entry("vgg\(depth)", "VGG", imageNet, classifier: ["classifier.6"]) { vgg(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+            all.append(entry("vgg\(depth)_bn", "VGG", imageNet, classifier: ["classifier.6"]) {
                 vgg(depth: depth, batchNorm: true, classCount: $0.classCount, inputChannels: $0.input[0])
             })
         }
-        all.append(entry("googlenet", "GoogLeNet", imageNet) {
+        all.append(entry("googlenet", "GoogLeNet", imageNet, classifier: ["fc", "aux1.fc2", "aux2.fc2"], optional: ["aux1", "aux2"]) {
             GoogLeNet(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHeads: $0.auxiliaryHeads)
         })
         for depth in [18, 34, 50, 101, 152] {
@@ -97,13 +110,13 @@ public enum ModelRegistry {
             })
         }
         for depth in [18, 34, 50, 101, 152] {
-            all.append(entry("resnetv2_\(depth)", "ResNet", imageNet) { resnetV2(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+            all.append(entry("resnetv2_\(depth)", "ResNet", imageNet, preprocessing: .timmHalf, classifier: ["head.fc"]) { resnetV2(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
         }
         for depth in [18, 34, 50, 101, 152] {
-            all.append(entry("seresnet\(depth)", "SENet", imageNet) { seresnet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+            all.append(entry("seresnet\(depth)", "SENet", imageNet, preprocessing: .timmImageNet) { seresnet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
         }
         for depth in [121, 161, 169, 201] {
-            all.append(entry("densenet\(depth)", "DenseNet", imageNet) { densenet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
+            all.append(entry("densenet\(depth)", "DenseNet", imageNet, classifier: ["classifier"], renameKey: denseNetKey) { densenet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
         }
         for kind in [CIFARNetKind.residual, .plain] {
             for depth in [20, 32, 44, 56, 110] {
@@ -123,20 +136,11 @@ public enum ModelRegistry {
         for depth in [20, 56] {
             all.append(entry("se_resnet\(depth)", "SENet", cifar, classes: 10) { cifarSEResNet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0]) })
         }
-        all.append(entry("densenet_bc_100", "DenseNet", cifar, classes: 10) { cifarDenseNetBC(depth: 100, classCount: $0.classCount, inputChannels: $0.input[0]) })
+        all.append(entry("densenet_bc_100", "DenseNet", cifar, classes: 10, classifier: ["classifier"], renameKey: denseNetKey) { cifarDenseNetBC(depth: 100, classCount: $0.classCount, inputChannels: $0.input[0]) })
         return all
     }()
 
     public static var names: [String] { entries.map(\.name) }
-
-    /// The module paths of a model's classifier: its last layer with parameters, and
-    /// GoogLeNet's auxiliary classifiers when it has them.
-    public static func classifierPaths(of model: Module) -> [String] {
-        let leaves = model.namedModules().filter { $0.module.children.isEmpty && !$0.module.parameters.isEmpty }
-        guard let last = leaves.last else { return [] }
-        let auxiliary = ["aux1.fc2", "aux2.fc2"].filter { model.module(at: $0) != nil }
-        return [last.name] + auxiliary
-    }
 
     public static func entry(_ name: String) -> ModelEntry? { entries.first { $0.name == name } }
 
@@ -161,5 +165,22 @@ public enum ModelRegistry {
             }
         }
         return row[b.count]
+    }
+}
+
+extension ModelRegistry {
+    /// The kinds of CIFAR-style network in He et al. 2016's depth experiment (§4.2): `plain`
+    /// (no shortcuts), `residual` (option A shortcuts) and `preact` (pre-activation blocks).
+    public static let depthSeriesKinds = CIFARNetKind.allCases.map(\.rawValue)
+
+    /// Whether the blocks of a depth-series kind have shortcuts.
+    public static func depthSeriesHasShortcuts(_ kind: String) -> Bool { kind != CIFARNetKind.plain.rawValue }
+
+    /// A CIFAR-style network of `kind` with `depth` = 6n + 2 layers for `options`, or nil when
+    /// the kind is unknown or the depth is not of that form.
+    public static func depthSeriesNetwork(kind: String, depth: Int, options: ModelOptions) -> Module? {
+        guard let kind = CIFARNetKind(rawValue: kind), depth >= 8, (depth - 2) % 6 == 0 else { return nil }
+        return cifarResNet(depth: depth, kind: kind, classCount: options.classCount, inputChannels: options.input[0],
+                           zeroInitResidual: options.zeroInitResidual)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ZooData
 import ZooImage
 import ZooNN
 import ZooTensor
@@ -50,11 +51,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .safetensors:
             let file = try SafeTensors.decode(data, name: name)
             if let text = file.metadata["preprocessing"] { _ = Preprocessing(json: text) }
-            try WeightFile.load(file, from: name, into: Self.model(), architecture: "tiny", classifierPaths: ["fc"], replaceClassifier: true)
+            try WeightFile.load(file, from: name, into: Self.model(), architecture: "tiny", rules: .init(classifierPaths: ["fc"]), replaceClassifier: true)
         case .pth:
             let tensors = try TorchCheckpoint.decode(data, name: name)
             try WeightFile.load(SafeTensors(tensors: tensors), from: name, into: Self.model(), architecture: "tiny",
-                                classifierPaths: ["fc"], replaceClassifier: true)
+                                rules: .init(classifierPaths: ["fc"]), replaceClassifier: true)
         case .idx:
             let bytes = try DataFile.inflated(data, name: name, maximumBytes: Self.maximumInflatedBytes)
             let parsed = try DataFile.idx(bytes, name: name)

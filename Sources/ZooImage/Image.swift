@@ -1,12 +1,6 @@
 import CCodecs
 import Foundation
-
-/// A problem with an image file, as one sentence naming the file.
-public struct ImageError: LocalizedError, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-    public var errorDescription: String? { description }
-}
+import ZooTensor
 
 /// An 8-bit image, rows top to bottom, channels interleaved: 1 (gray) or 3 (RGB).
 public struct Image: Equatable {
@@ -40,10 +34,10 @@ public struct DecodedImage {
 
     /// The decoder is chosen by the file's first bytes, not its name.
     public static func decode(_ data: Data, name: String, maximumPixels: Int = Image.defaultMaximumPixels) throws -> DecodedImage {
-        guard !data.isEmpty else { throw ImageError("'\(name)' is empty") }
+        guard !data.isEmpty else { throw ZooError("'\(name)' is empty") }
         let isPNG = data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         let isJPEG = data.starts(with: [0xFF, 0xD8, 0xFF])
-        guard isPNG || isJPEG else { throw ImageError("'\(name)' is not a PNG or JPEG image") }
+        guard isPNG || isJPEG else { throw ZooError("'\(name)' is not a PNG or JPEG image") }
         var image = zoo_image()
         var message = [CChar](repeating: 0, count: 256)
         let status = data.withUnsafeBytes { raw in
@@ -55,9 +49,9 @@ public struct DecodedImage {
         guard status == 0 else {
             let reason = String(cString: message)
             if reason.contains("more than the limit") {
-                throw ImageError("'\(name)' is too large: \(reason) (raise it with --max-pixels)")
+                throw ZooError("'\(name)' is too large: \(reason) (raise it with --max-pixels)")
             }
-            throw ImageError("'\(name)' is not a readable \(isPNG ? "PNG" : "JPEG") image: \(reason)")
+            throw ZooError("'\(name)' is not a readable \(isPNG ? "PNG" : "JPEG") image: \(reason)")
         }
         let count = Int(image.width) * Int(image.height)
         var decoded = DecodedImage(width: Int(image.width), height: Int(image.height), layout: .gray, pixels: [], pixels16: [], orientation: 1)
@@ -163,12 +157,20 @@ extension Image {
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                throw ImageError(isDirectory.boolValue ? "'\(path)' is a folder, not an image" : "cannot read '\(path)': permission denied")
+                throw ZooError(isDirectory.boolValue ? "'\(path)' is a folder, not an image" : "cannot read '\(path)': permission denied")
             }
-            throw ImageError("cannot read '\(path)': no such file")
+            throw ZooError("cannot read '\(path)': no such file")
         }
         let decoded = try DecodedImage.decode(data, name: path, maximumPixels: maximumPixels)
         return gray ? decoded.gray() : decoded.rgb()
+    }
+
+    /// The PNG and JPEG files (by extension) anywhere under `folder`, sorted by their path
+    /// inside it; empty when there are none or the folder cannot be read.
+    public static func files(in folder: String) -> [String] {
+        let found = FileManager.default.enumerator(atPath: folder)?.compactMap { $0 as? String } ?? []
+        return found.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            .map { (folder as NSString).appendingPathComponent($0) }
     }
 
     /// Pillow's RGB → L: (19595·R + 38470·G + 7471·B + 0x8000) >> 16.
@@ -202,7 +204,7 @@ extension Image {
         var size = 0
         var message = [CChar](repeating: 0, count: 256)
         let status = pixels.withUnsafeBufferPointer { body($0.baseAddress!, &output, &size, &message, message.count) }
-        guard status == 0, let output else { throw ImageError("cannot encode the image: \(String(cString: message))") }
+        guard status == 0, let output else { throw ZooError("cannot encode the image: \(String(cString: message))") }
         defer { zoo_buffer_free(output) }
         return Data(bytes: output, count: size)
     }
@@ -211,14 +213,6 @@ extension Image {
     public func write(to path: String, quality: Int = 90) throws {
         let lower = path.lowercased()
         let data = lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") ? try jpegData(quality: quality) : try pngData()
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try data.write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else { throw ImageError(String(cString: strerror(errno))) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw ImageError("cannot write '\(path)': \(error.localizedDescription)")
-        }
+        try AtomicFile.write(data, to: path)
     }
 }

@@ -14,20 +14,14 @@ public protocol Optimizer: AnyObject {
     func loadState(_ state: [String: Tensor]) throws
 }
 
-/// Why an optimizer state could not be restored.
-public struct OptimizerStateError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 extension Optimizer {
     /// `state[name]` if present, checked to have parameter `index`'s shape and finite values.
     func stateTensor(_ state: [String: Tensor], _ name: String, for index: Int) throws -> Tensor? {
         guard let tensor = state[name] else { return nil }
         guard tensor.shape == parameters[index].shape else {
-            throw OptimizerStateError("optimizer state '\(name)' has shape \(tensor.shape), but parameter \(index) has shape \(parameters[index].shape)")
+            throw ZooError("optimizer state '\(name)' has shape \(tensor.shape), but parameter \(index) has shape \(parameters[index].shape)")
         }
-        guard tensor.scalars.allSatisfy({ $0.isFinite }) else { throw OptimizerStateError("optimizer state '\(name)' holds a NaN or infinite value") }
+        guard tensor.scalars.allSatisfy({ $0.isFinite }) else { throw ZooError("optimizer state '\(name)' holds a NaN or infinite value") }
         return tensor
     }
 }
@@ -134,14 +128,14 @@ public final class Adam: Optimizer {
             first[index] = try stateTensor(state, "exp_avg.\(index)", for: index)
             second[index] = try stateTensor(state, "exp_avg_sq.\(index)", for: index)
             guard (first[index] == nil) == (second[index] == nil) else {
-                throw OptimizerStateError("optimizer state for parameter \(index) has only one of exp_avg and exp_avg_sq")
+                throw ZooError("optimizer state for parameter \(index) has only one of exp_avg and exp_avg_sq")
             }
             if let v = second[index], v.scalars.contains(where: { $0 < 0 }) {
-                throw OptimizerStateError("optimizer state 'exp_avg_sq.\(index)' has a negative value")
+                throw ZooError("optimizer state 'exp_avg_sq.\(index)' has a negative value")
             }
             guard let step = state["step.\(index)"] else { counts[index] = 0; continue }
             guard step.scalars.count == 1, let value = step.scalars.first, value.isFinite, value >= 0, value < 1e9, value == value.rounded() else {
-                throw OptimizerStateError("optimizer state 'step.\(index)' is not a step count")
+                throw ZooError("optimizer state 'step.\(index)' is not a step count")
             }
             counts[index] = Int(value)
         }

@@ -1,15 +1,29 @@
 import Foundation
-import ResNet
-import ZooImage
+import ZooData
+import ZooDraw
 import ZooNN
 import ZooTensor
-import ZooWeights
 
-/// He et al. 2016 (Fig. 1, Fig. 6): plain and residual CIFAR-style networks of growing depth,
+/// One kind of network in the depth experiment, buildable at any depth.
+public struct DepthSeries {
+    /// The kind's name in results and plots (`plain`, `residual`, …).
+    public var kind: String
+    /// Whether its blocks have shortcuts (plain networks have none: the paper's degradation).
+    public var hasShortcuts: Bool
+    /// The network of `depth` layers for `classCount` classes and `inputChannels` channels;
+    /// `zeroInitResidual` starts every residual branch at zero.
+    public var build: (_ depth: Int, _ classCount: Int, _ inputChannels: Int, _ zeroInitResidual: Bool) -> Module
+
+    public init(kind: String, hasShortcuts: Bool, build: @escaping (Int, Int, Int, Bool) -> Module) {
+        (self.kind, self.hasShortcuts, self.build) = (kind, hasShortcuts, build)
+    }
+}
+
+/// He et al. 2016 (Fig. 1, Fig. 6): networks with and without shortcuts at growing depth,
 /// trained with one recipe; training and test error per epoch, a summary, and plots.
 public struct DepthExperiment {
     public var depths: [Int]
-    public var kinds: [CIFARNetKind]
+    public var series: [DepthSeries]
     public var epochs: Int
     public var batchSize = 128
     public var learningRate: Float = 0.1
@@ -19,8 +33,8 @@ public struct DepthExperiment {
     public var seed: UInt64 = 0
     public var augmentation = Augmentation(cropPadding: 2, horizontalFlip: true)
 
-    public init(depths: [Int], kinds: [CIFARNetKind], epochs: Int) {
-        (self.depths, self.kinds, self.epochs) = (depths, kinds, epochs)
+    public init(depths: [Int], series: [DepthSeries], epochs: Int) {
+        (self.depths, self.series, self.epochs) = (depths, series, epochs)
     }
 
     /// The paper's step schedule scaled to the budget: ÷10 at half and at three quarters.
@@ -58,48 +72,53 @@ public struct DepthExperiment {
         }
     }
 
-    static func name(_ kind: CIFARNetKind, _ depth: Int) -> String { "\(kind.rawValue)-\(depth)" }
+    static func name(_ kind: String, _ depth: Int) -> String { "\(kind)-\(depth)" }
 
     /// Trains every (kind, depth) not finished in `folder` yet, writing results.csv after every
     /// epoch, then summary.md and the plots. A network interrupted mid-way resumes from its
     /// checkpoint; a finished one is never retrained.
-    public func run(train: ImageDataset, test: ImageDataset, folder: String, log: (String) -> Void) throws {
+    public func run(train: ImageDataset, test: ImageDataset, folder: String, log: @escaping (String) -> Void) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let resultsPath = folder + "/results.csv"
         var rows = ((try? String(contentsOfFile: resultsPath, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().compactMap(Row.init(csv:))
         var parameters: [String: Int] = [:]
         let (mean, std) = train.channelStatistics()
-        for kind in kinds {
+        for network in series {
+            let kind = network.kind
             for depth in depths {
                 let name = Self.name(kind, depth)
-                GlobalRandom.seed(seed)
-                let model = cifarResNet(depth: depth, kind: kind, classCount: train.classCount, inputChannels: train.shape[0],
-                                        zeroInitResidual: zeroInitResidual)
-                parameters[name] = model.parameterCount
-                let done = rows.filter { $0.kind == kind.rawValue && $0.depth == depth }
-                if done.count >= epochs { log("\(name): finished earlier, kept"); continue }
-                let trainer = Trainer(model: model, configuration: recipe, train: train, test: test, mean: mean, std: std)
-                let checkpoint = folder + "/\(name).checkpoint"
-                var start = 0
-                if fm.fileExists(atPath: checkpoint), let restored = try? Checkpoint.restore(trainer, from: checkpoint), restored == done.count {
-                    start = restored
-                    log("\(name): resuming after epoch \(start)")
-                } else {
-                    rows.removeAll { $0.kind == kind.rawValue && $0.depth == depth }
+                func freshRun() -> TrainingRun {
+                    GlobalRandom.seed(seed)
+                    let model = network.build(depth, train.classCount, train.shape[0], zeroInitResidual)
+                    let trainer = Trainer(model: model, configuration: recipe, train: train, test: test, mean: mean, std: std)
+                    return TrainingRun(trainer, checkpoint: folder + "/\(name).checkpoint", metadata: ["architecture": name])
                 }
-                log("\(name): \(model.parameterCount) parameters")
-                for epoch in start..<epochs {
-                    let record = trainer.runEpoch(epoch)
-                    let row = Row(kind: kind.rawValue, depth: depth, epoch: epoch + 1, trainError: 1 - record.trainAccuracy,
+                var run = freshRun()
+                parameters[name] = run.trainer.model.parameterCount
+                let done = rows.filter { $0.kind == kind && $0.depth == depth }
+                if done.count >= epochs { log("\(name): finished earlier, kept"); continue }
+                if run.canResume, let restored = try? run.restore(), restored == done.count {
+                    log("\(name): resuming after epoch \(restored)")
+                } else {
+                    // No checkpoint, or one that does not match results.csv: this network starts over.
+                    rows.removeAll { $0.kind == kind && $0.depth == depth }
+                    if run.canResume { run = freshRun() }
+                }
+                log("\(name): \(parameters[name]!) parameters")
+                var failure: Error?
+                run.epochFinished = { record in
+                    let row = Row(kind: kind, depth: depth, epoch: record.epoch, trainError: 1 - record.trainAccuracy,
                                   testError: 1 - record.validation.top1, seconds: record.seconds)
                     rows.append(row)
-                    try AtomicFile.write(Data(([Row.header] + rows.map(\.csv)).joined(separator: "\n").appending("\n").utf8), to: resultsPath)
-                    try Checkpoint.save(trainer, epochsDone: epoch + 1, to: checkpoint, metadata: ["architecture": name])
-                    log(String(format: "%@ epoch %d/%d: train error %.2f%%, test error %.2f%%, %.0fs", name, epoch + 1, epochs,
+                    do {
+                        try AtomicFile.write(([Row.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: resultsPath)
+                    } catch { failure = error }
+                    log(String(format: "%@ epoch %d/%d: train error %.2f%%, test error %.2f%%, %.0fs", name, record.epoch, epochs,
                                row.trainError * 100, row.testError * 100, row.seconds))
                 }
-                try? fm.removeItem(atPath: checkpoint)
+                try run.run()
+                if let failure { throw failure }
             }
         }
         try writeReport(rows: rows, parameters: parameters, folder: folder, trainCount: train.count, testName: test.name)
@@ -110,16 +129,17 @@ public struct DepthExperiment {
     func verdict(rows: [Row]) -> String {
         guard let shallow = depths.min(), let deep = depths.max(), shallow < deep else { return "" }
         var text = "\n"
-        for kind in kinds {
+        for network in series {
+            let kind = network.kind
             func final(_ depth: Int) -> Double? {
-                rows.filter { $0.kind == kind.rawValue && $0.depth == depth }.max { $0.epoch < $1.epoch }?.trainError
+                rows.filter { $0.kind == kind && $0.depth == depth }.max { $0.epoch < $1.epoch }?.trainError
             }
             guard let a = final(shallow), let b = final(deep) else { continue }
             let comparison = b > a ? "above" : b < a ? "below" : "equal to"
-            let meaning = kind == .plain ? (b > a ? "the degradation problem shows" : "no degradation at this budget")
+            let meaning = !network.hasShortcuts ? (b > a ? "the degradation problem shows" : "no degradation at this budget")
                                          : (b <= a ? "depth helps, as in the paper" : "the deeper net has not caught up at this budget")
-            text += String(format: "- %@: %@-%d's final training error %.2f%% is %@ %@-%d's %.2f%%: %@.\n", kind.rawValue, kind.rawValue, deep,
-                           b * 100, comparison, kind.rawValue, shallow, a * 100, meaning)
+            text += String(format: "- %@: %@-%d's final training error %.2f%% is %@ %@-%d's %.2f%%: %@.\n", kind, kind, deep,
+                           b * 100, comparison, kind, shallow, a * 100, meaning)
         }
         return text
     }
@@ -133,29 +153,29 @@ public struct DepthExperiment {
         summary += zeroInitResidual ? ", last BN scale of each residual branch initialised to 0" : ""
         summary += ", seed \(seed). Errors in %; test error on \(testName).\n\n"
         summary += "| kind | depth | params | final train error | final test error | time (s) |\n|---|---|---|---|---|---|\n"
-        for kind in kinds {
+        for kind in series.map(\.kind) {
             for depth in depths {
-                let own = rows.filter { $0.kind == kind.rawValue && $0.depth == depth }.sorted { $0.epoch < $1.epoch }
+                let own = rows.filter { $0.kind == kind && $0.depth == depth }.sorted { $0.epoch < $1.epoch }
                 guard let last = own.last else { continue }
-                summary += String(format: "| %@ | %d | %d | %.2f | %.2f | %.0f |\n", kind.rawValue, depth, parameters[Self.name(kind, depth)] ?? 0,
+                summary += String(format: "| %@ | %d | %d | %.2f | %.2f | %.0f |\n", kind, depth, parameters[Self.name(kind, depth)] ?? 0,
                                   last.trainError * 100, last.testError * 100, own.reduce(0) { $0 + $1.seconds })
             }
         }
         summary += verdict(rows: rows)
-        try AtomicFile.write(Data(summary.utf8), to: folder + "/summary.md")
+        try AtomicFile.write(summary, to: folder + "/summary.md")
         let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
         for (file, title, value) in [("train_error", "training error vs epoch", \Row.trainError), ("test_error", "test error vs epoch", \Row.testError)] {
-            var series: [LinePlot.Series] = []
-            for kind in kinds {
+            var lines: [LinePlot.Series] = []
+            for network in series {
                 for (index, depth) in depths.enumerated() {
-                    let own = rows.filter { $0.kind == kind.rawValue && $0.depth == depth }.sorted { $0.epoch < $1.epoch }
+                    let own = rows.filter { $0.kind == network.kind && $0.depth == depth }.sorted { $0.epoch < $1.epoch }
                     guard !own.isEmpty else { continue }
-                    series.append(LinePlot.Series(label: "\(kind.rawValue)-\(depth)", points: own.map { (Double($0.epoch), $0[keyPath: value] * 100) },
-                                                  color: palette[index % palette.count], dashed: kind == .plain))
+                    lines.append(LinePlot.Series(label: Self.name(network.kind, depth), points: own.map { (Double($0.epoch), $0[keyPath: value] * 100) },
+                                                 color: palette[index % palette.count], dashed: !network.hasShortcuts))
                 }
             }
-            let plot = LinePlot(title: title + " (dashed: plain, solid: residual)", xLabel: "epoch", yLabel: file == "train_error" ? "training error (%)" : "test error (%)", series: series)
-            try AtomicFile.write(Data(plot.svg().utf8), to: folder + "/\(file).svg")
+            let plot = LinePlot(title: title + " (dashed: plain, solid: residual)", xLabel: "epoch", yLabel: file == "train_error" ? "training error (%)" : "test error (%)", series: lines)
+            try AtomicFile.write(plot.svg(), to: folder + "/\(file).svg")
             try plot.raster().write(to: folder + "/\(file).png")
         }
     }

@@ -1,77 +1,7 @@
 import Foundation
-import GoogLeNet
+import ZooData
 import ZooNN
 import ZooTensor
-import ZooWeights
-
-public enum OptimizerKind: String, CaseIterable { case sgd, adam, adamw }
-public enum ScheduleKind: String, CaseIterable { case cosine, step, constant }
-
-/// One training recipe.
-public struct TrainingConfiguration {
-    public var epochs = 10
-    public var batchSize = 128
-    public var learningRate: Float = 0.1
-    public var optimizer = OptimizerKind.sgd
-    public var momentum: Float = 0.9
-    public var weightDecay: Float = 5e-4
-    public var schedule = ScheduleKind.cosine
-    /// Epochs of linear warm-up from 10% of the learning rate.
-    public var warmupEpochs = 0
-    /// For the step schedule: epochs at which the rate is divided by 10 (default: half and three quarters).
-    public var milestones: [Int]?
-    public var labelSmoothing: Float = 0
-    public var augmentation = Augmentation.none
-    public var seed: UInt64 = 0
-
-    public init() {}
-
-    public func learningRate(at epoch: Int) -> Float {
-        let main: LearningRateSchedule
-        switch schedule {
-        case .cosine: main = CosineSchedule(base: learningRate, period: max(1, epochs - warmupEpochs))
-        case .step: main = MultiStepSchedule(base: learningRate, milestones: milestones ?? [epochs / 2, epochs * 3 / 4].map { $0 - warmupEpochs })
-        case .constant: main = StepSchedule(base: learningRate, stepSize: Int.max, gamma: 1)
-        }
-        guard warmupEpochs > 0 else { return main.learningRate(at: epoch) }
-        return WarmupThen(warmup: LinearWarmupSchedule(base: learningRate, startFactor: 0.1, endFactor: 1, epochs: warmupEpochs),
-                          epochs: warmupEpochs, then: main).learningRate(at: epoch)
-    }
-}
-
-/// Accuracy and loss on a dataset.
-public struct Evaluation {
-    public var top1: Double
-    public var top5: Double
-    public var loss: Double
-    public var count: Int
-    /// Per class: (name, correct, total).
-    public var perClass: [(name: String, correct: Int, total: Int)]
-}
-
-/// What one epoch did.
-public struct EpochRecord {
-    public var epoch: Int
-    public var trainLoss: Double
-    public var trainAccuracy: Double
-    public var validation: Evaluation
-    public var learningRate: Float
-    public var seconds: Double
-
-    public static let csvHeader = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds"
-    public var csvLine: String {
-        String(format: "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f", epoch, trainLoss, trainAccuracy, validation.loss, validation.top1, learningRate, seconds)
-    }
-}
-
-/// Progress inside an epoch, for a live line.
-public struct TrainingProgress {
-    public var epoch: Int, epochs: Int
-    public var batch: Int, batches: Int
-    public var loss: Double, accuracy: Double
-    public var imagesPerSecond: Double
-    public var secondsLeft: Double
-}
 
 /// Trains a model with a recipe, evaluating after every epoch.
 public final class Trainer {
@@ -103,13 +33,13 @@ public final class Trainer {
     /// Rebuilds the optimizer over the parameters that are trainable now (after unfreezing).
     public func resetOptimizer() { optimizer = Trainer.makeOptimizer(model, configuration) }
 
-    /// The loss of one batch (GoogLeNet adds its auxiliary heads at weight 0.3 in training).
+    /// The loss of one batch; a model with auxiliary classifiers adds theirs, weighted, in training.
     func loss(_ batch: Batch) -> (loss: Variable, logits: Tensor) {
         let input = Variable(batch.images)
-        if let googlenet = model as? GoogLeNet, googlenet.isTraining {
-            let (logits, auxiliary) = googlenet.forwardWithAuxiliary(input)
+        if let network = model as? AuxiliaryClassifiers, model.isTraining {
+            let (logits, auxiliary) = network.forwardWithAuxiliary(input)
             var loss = crossEntropy(logits, targets: batch.labels, labelSmoothing: configuration.labelSmoothing)
-            for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: batch.labels), by: 0.3) }
+            for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: batch.labels), by: network.auxiliaryLossWeight) }
             return (loss, logits.value)
         }
         let logits = model(input)
@@ -188,50 +118,5 @@ public final class Trainer {
             if higher < k { hits += 1 }
         }
         return hits
-    }
-}
-
-// MARK: - Checkpoints
-
-/// A training checkpoint: weights, optimizer state, the epochs done and the RNG state, in one
-/// safetensors file written atomically.
-public enum Checkpoint {
-    static let optimizerPrefix = "optimizer."
-
-    public static func save(_ trainer: Trainer, epochsDone: Int, to path: String, metadata: [String: String]) throws {
-        var tensors = trainer.model.stateEntries()
-        let integer = Set(tensors.filter(\.isInteger).map(\.key))
-        tensors += trainer.optimizer.stateTensors().map { (optimizerPrefix + $0.name, $0.tensor, false) }
-        var header = metadata
-        header["epochs_done"] = String(epochsDone)
-        header["rng_state"] = GlobalRandom.generator.stateWords.map(String.init).joined(separator: ",")
-        header["format"] = "pt"
-        try SafeTensors(tensors: tensors.map { ($0.key, $0.tensor) }, metadata: header).write(to: path, integerNames: integer)
-    }
-
-    /// Restores the trainer's model and optimizer; returns the epochs already done.
-    public static func restore(_ trainer: Trainer, from path: String) throws -> Int {
-        try restore(trainer, file: try SafeTensors.read(path), name: path)
-    }
-
-    /// Restores from a checkpoint already read; `path` names it in errors.
-    public static func restore(_ trainer: Trainer, file: SafeTensors, name path: String) throws -> Int {
-        guard let done = file.metadata["epochs_done"].flatMap(Int.init) else {
-            throw WeightFileError("'\(path)' is not a ConvZoo training checkpoint (it has no epochs_done)")
-        }
-        let weights = SafeTensors(tensors: file.tensors.filter { !$0.name.hasPrefix(optimizerPrefix) }, metadata: file.metadata)
-        try WeightFile.load(weights, from: path, into: trainer.model, architecture: file.metadata["architecture"] ?? "the model",
-                            classifierPaths: [], replaceClassifier: false)
-        var state: [String: Tensor] = [:]
-        for (name, tensor) in file.tensors where name.hasPrefix(optimizerPrefix) { state[String(name.dropFirst(optimizerPrefix.count))] = tensor }
-        do { try trainer.optimizer.loadState(state) } catch { throw WeightFileError("'\(path)': \(error)") }
-        if let text = file.metadata["rng_state"] {
-            let words = text.split(separator: ",", omittingEmptySubsequences: false).compactMap { UInt64($0) }
-            guard words.count == 4, words.contains(where: { $0 != 0 }) else {
-                throw WeightFileError("'\(path)' has a damaged rng_state (four comma-separated integers, not all zero, expected)")
-            }
-            GlobalRandom.generator = Xoshiro256(state: words)
-        }
-        return done
     }
 }

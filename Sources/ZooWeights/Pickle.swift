@@ -1,4 +1,5 @@
 import Foundation
+import ZooTensor
 
 /// A value built by the restricted unpickler.
 indirect enum PickleValue {
@@ -78,7 +79,7 @@ struct RestrictedUnpickler {
         self.persistentLoad = persistentLoad
     }
 
-    func fail(_ why: String) -> WeightFileError { WeightFileError("'\(name)' cannot be loaded: its pickle \(why)") }
+    func fail(_ why: String) -> ZooError { ZooError("'\(name)' cannot be loaded: its pickle \(why)") }
 
     mutating func byte() throws -> UInt8 {
         guard position < data.count else { throw fail("ends in the middle of an operation") }

@@ -1,13 +1,6 @@
 import Foundation
 import ZooTensor
 
-/// A problem with a weight or tensor file, phrased as one sentence naming the file.
-public struct WeightFileError: LocalizedError, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-    public var errorDescription: String? { description }
-}
-
 /// The safetensors format: an 8-byte little-endian header length N, N bytes of JSON
 /// mapping each tensor name to {dtype, shape, data_offsets: [begin, end]} (offsets into the
 /// data that follows the header) plus an optional "__metadata__" of string pairs, then the
@@ -29,13 +22,13 @@ public struct SafeTensors {
     /// Reads `path`. Every offset and size is checked against the file before use.
     public static func read(_ path: String) throws -> SafeTensors {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw WeightFileError("cannot read '\(path)': no such file or not readable")
+            throw ZooError("cannot read '\(path)': no such file or not readable")
         }
         return try decode(data, name: path)
     }
 
     public static func decode(_ data: Data, name: String) throws -> SafeTensors {
-        func fail(_ why: String) -> WeightFileError { WeightFileError("'\(name)' is not a valid safetensors file: \(why)") }
+        func fail(_ why: String) -> ZooError { ZooError("'\(name)' is not a valid safetensors file: \(why)") }
         guard data.count >= 8 else { throw fail("it is shorter than the 8-byte header length") }
         var headerLength: UInt64 = 0
         for (i, byte) in data.prefix(8).enumerated() { headerLength |= UInt64(byte) << UInt64(8 * i) }
@@ -69,7 +62,7 @@ public struct SafeTensors {
                 guard let n = (v as? NSNumber)?.intValue, n >= 0 else { throw fail("tensor '\(key)' has an invalid data offset") }
                 return n
             }
-            guard let width = elementWidth(dtype) else { throw WeightFileError("'\(name)': tensor '\(key)' has dtype \(dtype), which ConvZoo does not read (F32, F16, BF16, F64 and integer types are read)") }
+            guard let width = elementWidth(dtype) else { throw ZooError("'\(name)': tensor '\(key)' has dtype \(dtype), which ConvZoo does not read (F32, F16, BF16, F64 and integer types are read)") }
             var count = 1
             for d in shape {
                 let (product, overflow) = count.multipliedReportingOverflow(by: d)
@@ -162,23 +155,5 @@ public struct SafeTensors {
     public func write(to path: String, integerNames: Set<String> = []) throws {
         let data = try encoded(integerNames: integerNames)
         try AtomicFile.write(data, to: path)
-    }
-}
-
-/// Writes a file through a temporary file beside it and a rename, so a crash never leaves a
-/// truncated file at the destination.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try data.write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw WeightFileError(String(cString: strerror(errno)))
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw WeightFileError("cannot write '\(path)': \(error.localizedDescription)")
-        }
     }
 }

@@ -13,15 +13,15 @@ public enum WeightFile {
 
     /// The tensors and metadata of a safetensors file or a PyTorch checkpoint.
     public static func read(_ path: String) throws -> SafeTensors {
-        guard FileManager.default.isReadableFile(atPath: path) else { throw WeightFileError("cannot read '\(path)': no such file or not readable") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ZooError("cannot read '\(path)': no such file or not readable") }
         // Checked before reading: Foundation's Data(contentsOf:) leaks a page on an empty file.
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
-            throw WeightFileError("'\(path)' is empty")
+            throw ZooError("'\(path)' is empty")
         }
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw WeightFileError("cannot read '\(path)': no such file or not readable")
+            throw ZooError("cannot read '\(path)': no such file or not readable")
         }
-        guard !data.isEmpty else { throw WeightFileError("'\(path)' is empty") }
+        guard !data.isEmpty else { throw ZooError("'\(path)' is empty") }
         // safetensors: an 8-byte header length, then a JSON object. (Its first byte can be 0x80,
         // like a pickle's, so the JSON brace decides.)
         if data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{") { return try SafeTensors.decode(data, name: path) }
@@ -41,34 +41,39 @@ public enum WeightFile {
             .write(to: path, integerNames: Set(entries.filter(\.isInteger).map(\.key)))
     }
 
-    /// Old names of renamed keys, mapped to current ones: a DataParallel `module.` prefix, and
-    /// torchvision's pre-0.3 DenseNet layer names (`denselayer1.norm.1.weight` → `norm1.weight`).
-    static func normalise(_ key: String, strippingModulePrefix: Bool) -> String {
-        var key = strippingModulePrefix ? String(key.dropFirst("module.".count)) : key
-        if key.contains("denselayer") {
-            for part in ["norm", "relu", "conv"] {
-                for n in ["1", "2"] { key = key.replacingOccurrences(of: ".\(part).\(n).", with: ".\(part)\(n).") }
-            }
+    /// What a model's registry entry tells the loader about its checkpoints.
+    public struct KeyRules {
+        /// Module paths of the classifier, replaced by a new head when the class count changes.
+        public var classifierPaths: [String]
+        /// Child modules a checkpoint may hold that a model built without them ignores (auxiliary heads).
+        public var optionalModules: [String]
+        /// Maps a key of an older checkpoint layout to the current one.
+        public var renameKey: (String) -> String
+
+        public init(classifierPaths: [String] = [], optionalModules: [String] = [], renameKey: @escaping (String) -> String = { $0 }) {
+            (self.classifierPaths, self.optionalModules, self.renameKey) = (classifierPaths, optionalModules, renameKey)
         }
-        return key
     }
 
     /// The outcome of a load: the keys dropped, as one line to tell the user (or nil).
     public struct LoadNote { public var message: String }
 
     /// Loads `file`'s tensors into `model`. Strict: every key of the model must be present
-    /// with its shape, and no other key. With `replaceClassifier`, the layers at
+    /// with its shape, and no other key. With `replaceClassifier`, the layers at the rules'
     /// `classifierPaths` whose shapes differ are left as initialised (a new head), and the
-    /// returned note says so. Checkpoint keys of GoogLeNet's auxiliary heads are ignored by a
-    /// model built without them; a missing `num_batches_tracked` (old checkpoints) is allowed.
+    /// returned note says so. Keys under the rules' `optionalModules` are ignored by a model
+    /// built without those modules; a missing `num_batches_tracked` (old checkpoints) is
+    /// allowed; a DataParallel `module.` prefix on every key is dropped.
     @discardableResult
     public static func load(_ file: SafeTensors, from path: String, into model: Module, architecture: String,
-                            classifierPaths: [String], replaceClassifier: Bool) throws -> LoadNote? {
+                            rules: KeyRules = KeyRules(), replaceClassifier: Bool = false) throws -> LoadNote? {
+        let classifierPaths = rules.classifierPaths
         let strip = !file.tensors.isEmpty && file.tensors.allSatisfy { $0.name.hasPrefix("module.") }
+        func normalise(_ name: String) -> String { rules.renameKey(strip ? String(name.dropFirst("module.".count)) : name) }
         var incoming: [String: Tensor] = [:]
         var order: [String] = []
         for (name, tensor) in file.tensors {
-            let key = normalise(name, strippingModulePrefix: strip)
+            let key = normalise(name)
             incoming[key] = tensor
             order.append(key)
         }
@@ -78,9 +83,8 @@ public enum WeightFile {
 
         var missing = entries.map(\.0).filter { incoming[$0] == nil && !$0.hasSuffix("num_batches_tracked") }
         var unexpected = order.filter { expected[$0] == nil }
-        let auxiliary = unexpected.filter { $0.hasPrefix("aux1.") || $0.hasPrefix("aux2.") }
-        if architecture == "googlenet" && !auxiliary.isEmpty && model.child("aux1") == nil {
-            unexpected.removeAll { auxiliary.contains($0) }
+        for optional in rules.optionalModules where model.module(at: optional) == nil {
+            unexpected.removeAll { $0.hasPrefix(optional + ".") }
         }
         // As PyTorch's loader, take a one-element [1] tensor for a scalar [] (num_batches_tracked).
         for (key, shape) in entries where shape.isEmpty && incoming[key]?.shape == [1] { incoming[key] = incoming[key]!.reshaped([]) }
@@ -96,7 +100,7 @@ public enum WeightFile {
             unexpected.removeAll(where: isClassifier)
         }
         if !missing.isEmpty || !unexpected.isEmpty || !mismatched.isEmpty {
-            throw WeightFileError(mismatchSentence(path: path, architecture: architecture, missing: missing, unexpected: unexpected,
+            throw ZooError(mismatchSentence(path: path, architecture: architecture, missing: missing, unexpected: unexpected,
                                                    mismatched: mismatched, classifier: classifierPaths, replaceClassifier: replaceClassifier))
         }
         let droppedSet = Set(dropped)
@@ -107,7 +111,7 @@ public enum WeightFile {
             if let value = incoming[key] { buffer.value = value }
         }
         guard !dropped.isEmpty else { return nil }
-        let found = file.tensors.first { isClassifier(normalise($0.name, strippingModulePrefix: strip)) && $0.name.hasSuffix("weight") }?.tensor.shape.first
+        let found = file.tensors.first { isClassifier(normalise($0.name)) && $0.name.hasSuffix("weight") }?.tensor.shape.first
         return LoadNote(message: "replaced the \(found.map { "\($0)-class " } ?? "")classifier of '\(path)' (\(dropped.joined(separator: ", "))) with a new, freshly initialised head")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ZooTensor
 
 /// A read-only view of a zip archive: the central directory, and entries stored (method 0),
 /// as torch.save writes them. Every size and offset is checked against the file before use.
@@ -25,7 +26,7 @@ struct ZipArchive {
         data.count >= 4 && data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04])
     }
 
-    private func fail(_ why: String) -> WeightFileError { WeightFileError("'\(name)' is not a readable zip archive: \(why)") }
+    private func fail(_ why: String) -> ZooError { ZooError("'\(name)' is not a readable zip archive: \(why)") }
 
     func uint(_ offset: Int, _ width: Int) throws -> Int {
         guard offset >= 0, offset <= data.count - width else { throw fail("a record at byte \(offset) runs past the end of the file") }

@@ -1,11 +1,8 @@
 import ArgumentParser
+import ConvZoo
 import Foundation
-import ZooModels
-import ZooNN
-import ZooTensor
-import ZooTrain
 
-extension Zoo {
+extension ZooCommand {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time a model: median milliseconds per batch, images per second and GFLOP/s (2 × MACs / time).")
@@ -25,12 +22,7 @@ extension Zoo {
             if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
             if iters < 1 { fail("--iters must be at least 1, got \(iters)") }
             if let threads { if threads < 1 { fail("--threads must be at least 1, got \(threads)") }; Threads.count = threads }
-            var shape = entry.defaultInput
-            if let input {
-                let parts = input.lowercased().split(separator: "x").compactMap { Int($0) }
-                guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else { fail("--input must be CxHxW, e.g. 3x224x224; got '\(input)'") }
-                shape = parts
-            }
+            let shape = inputShape(input, default: entry.defaultInput)
             if let epoch { return runEpoch(entry, data: epoch) }
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
@@ -74,11 +66,7 @@ extension Zoo {
         /// One epoch of training: the data set is loaded first (not timed), a few batches warm
         /// up, then every batch of a shuffled pass is timed as one span.
         func runEpoch(_ entry: ModelEntry, data: String) {
-            let spec: DataSpec
-            do { spec = try DataSpec(data) } catch { fail("\(error)") }
-            let train: ImageDataset
-            do { train = try spec.load(channels: entry.defaultInput[0], size: (entry.defaultInput[1], entry.defaultInput[2]),
-                                        validationFraction: 0.1, seed: 0).train } catch { fail("\(error)") }
+            let train = orFail { try Zoo.datasets(data, for: entry.name, validationSplit: 0.1).train }
             if let problem = entry.inputProblem(train.shape) { fail("\(entry.name) cannot take \(data)'s images: \(problem)") }
             GlobalRandom.seed(1)
             let network = entry.build(classCount: max(entry.defaultClassCount, train.classCount), input: train.shape)
@@ -108,9 +96,6 @@ extension Zoo {
             }
         }
 
-        func printJSON(_ object: [String: Any]) {
-            print(String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
-        }
     }
 }
 

@@ -1,9 +1,8 @@
 import ArgumentParser
+import ConvZoo
 import Foundation
-import ResNet
-import ZooTrain
 
-extension Zoo {
+extension ZooCommand {
     struct Experiment: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Experiments from the papers.", subcommands: [Depth.self])
 
@@ -30,26 +29,24 @@ extension Zoo {
                 guard !depthList.isEmpty, depthList.allSatisfy({ ($0 ?? 0) >= 8 && (($0 ?? 0) - 2) % 6 == 0 }) else {
                     fail("--depths must be a comma-separated list of depths 6n + 2 (20, 32, 44, 56, 110), not '\(depths)'")
                 }
-                let kindList = kinds.split(separator: ",").map { CIFARNetKind(rawValue: String($0)) }
-                guard !kindList.isEmpty, kindList.allSatisfy({ $0 != nil }) else { fail("--kinds must list plain, residual or preact, not '\(kinds)'") }
+                let series = kinds.split(separator: ",").map { DepthSeries.named(String($0)) }
+                guard !series.isEmpty, series.allSatisfy({ $0 != nil }) else {
+                    fail("--kinds must list \(DepthSeries.kinds.dropLast().joined(separator: ", ")) or \(DepthSeries.kinds.last!), not '\(kinds)'")
+                }
                 if epochs < 1 { fail("--epochs must be at least 1, got \(epochs)") }
                 if warmup < 0 || warmup >= epochs { fail("--warmup must be between 0 and the epochs − 1, got \(warmup)") }
                 if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
-                let spec: DataSpec
-                do { spec = try DataSpec(data) } catch { fail("\(error)") }
-                var train: ImageDataset, test: ImageDataset
-                do { (train, test, _) = try spec.load(channels: 3, size: (32, 32), validationFraction: 0.2, seed: seed) } catch { fail("\(error)") }
+                let spec = orFail { try DataSpec(data) }
+                var (train, test, _) = orFail { try spec.load(channels: 3, size: (32, 32), validationFraction: 0.2, seed: seed) }
                 if subset < 0 { fail("--subset must not be negative, got \(subset)") }
                 if subset > 0 { train = train.randomSubset(subset, seed: seed) }
                 if testSubset < 0 { fail("--test-subset must not be negative, got \(testSubset)") }
                 if testSubset > 0 { test = test.randomSubset(testSubset, seed: seed &+ 1) }
-                var experiment = DepthExperiment(depths: depthList.map { $0! }, kinds: kindList.map { $0! }, epochs: epochs)
+                var experiment = DepthExperiment(depths: depthList.map { $0! }, series: series.map { $0! }, epochs: epochs)
                 (experiment.warmupEpochs, experiment.zeroInitResidual, experiment.learningRate) = (warmup, zeroInitResidual, lr)
                 (experiment.batchSize, experiment.seed) = (batch, seed)
                 experiment.augmentation = Augmentation(cropPadding: train.shape[1] <= 28 ? 2 : 4, horizontalFlip: true)
-                do {
-                    try experiment.run(train: train, test: test, folder: out) { line in print(line); fflush(stdout) }
-                } catch { fail("\(error)") }
+                orFail { try experiment.run(train: train, test: test, folder: out) { line in print(line); fflush(stdout) } }
                 print("wrote \(out)/results.csv, summary.md, train_error.svg/.png, test_error.svg/.png")
             }
         }

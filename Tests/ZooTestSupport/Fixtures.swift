@@ -1,5 +1,4 @@
 import Foundation
-import XCTest
 import ZooTensor
 import ZooWeights
 
@@ -29,21 +28,20 @@ public enum Fixtures {
 extension SafeTensors {
     /// The tensor `name`, failing the test when it is missing.
     public func require(_ name: String) throws -> Tensor {
-        guard let tensor = self[name] else { throw WeightFileError("fixture has no tensor '\(name)'") }
+        guard let tensor = self[name] else { throw ZooError("fixture has no tensor '\(name)'") }
         return tensor
     }
 }
 
-/// Asserts max |actual − expected| ≤ tolerance · max(1, max |expected|), shapes equal.
-public func assertClose(_ actual: Tensor?, _ expected: Tensor, tolerance: Float = 1e-4, _ message: String = "",
-                        file: StaticString = #filePath, line: UInt = #line) {
-    guard let actual else { return XCTFail("\(message): no value computed", file: file, line: line) }
-    XCTAssertEqual(actual.shape, expected.shape, "\(message): shape", file: file, line: line)
-    guard actual.shape == expected.shape else { return }
+/// Why `actual` is not within tolerance · max(1, max |expected|) of `expected` everywhere
+/// (or has another shape), prefixed by `message`; nil when it is. Tests assert it is nil.
+public func closeness(_ actual: Tensor?, _ expected: Tensor, tolerance: Float = 1e-4, _ message: String = "") -> String? {
+    guard let actual else { return "\(message): no value computed" }
+    guard actual.shape == expected.shape else { return "\(message): shape \(actual.shape), expected \(expected.shape)" }
     var worst: Float = 0
     for i in 0..<actual.count { worst = max(worst, abs(actual.scalars[i] - expected.scalars[i])) }
     let bound = tolerance * max(1, expected.maxAbs)
-    XCTAssert(worst <= bound, "\(message): max |Δ| = \(worst) > \(bound)", file: file, line: line)
+    return worst <= bound ? nil : "\(message): max |Δ| = \(worst) > \(bound)"
 }
 
 extension Dictionary where Key == String, Value == Any {

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import ZooTensor
-import ZooTrain
+import ZooData
 
 final class DataTests: XCTestCase {
     func tinyDataset(count: Int = 10) -> ImageDataset {

@@ -1,57 +1,15 @@
 import ArgumentParser
-import Foundation
-import ZooModels
-import ZooNN
-import ZooTensor
+import ConvZoo
 
-@main
-struct Zoo: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "zoo",
-        abstract: "ConvZoo: the classic convolutional networks, on the CPU.",
-        subcommands: [List.self, Summary.self, Convert.self, Forward.self, Classify.self, Train.self, Finetune.self, Eval.self, Bench.self, Experiment.self])
-}
-
-/// Prints one sentence to stderr and exits with status 1.
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(("zoo: " + message + "\n").data(using: .utf8)!)
-    exit(1)
-}
-
-/// Layer shape errors become one sentence and exit status 1 instead of a crash.
-func installErrorHandlers() {
-    ShapeCheck.failure = { fail($0) }
-}
-
-func lookUp(_ name: String) -> ModelEntry {
-    if let entry = ModelRegistry.entry(name) { return entry }
-    if let suggestion = ModelRegistry.suggestion(for: name) {
-        fail("unknown model '\(name)'; did you mean '\(suggestion)'?")
-    }
-    fail("unknown model '\(name)'; 'zoo list' prints the known names")
-}
-
-/// "1,234,567"
-func grouped(_ n: Int) -> String {
-    let digits = String(n)
-    var out = ""
-    for (i, c) in digits.reversed().enumerated() {
-        if i > 0 && i % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return String(out.reversed())
-}
-
-extension Zoo {
+extension ZooCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every model name with its parameter count.")
 
         func run() {
-            let width = ModelRegistry.names.map(\.count).max() ?? 0
-            for entry in ModelRegistry.entries {
-                let model = GlobalRandom.shapesOnly { entry.build() }
-                print(entry.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                      + grouped(model.parameterCount).leftPadded(14) + " params")
+            let models = Zoo.models
+            let width = models.map(\.name.count).max() ?? 0
+            for (name, parameters) in models {
+                print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + grouped(parameters).leftPadded(14) + " params")
             }
         }
     }
@@ -68,19 +26,12 @@ extension Zoo {
         func run() throws {
             let entry = lookUp(model)
             if let classCount, classCount < 1 { fail("--num-classes must be at least 1, got \(classCount)") }
-            var shape = entry.defaultInput
-            if let input {
-                let parts = input.lowercased().split(separator: "x").map { Int($0) }
-                guard parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                    fail("--input must be CxHxW with positive whole numbers, e.g. 3x224x224; got '\(input)'")
-                }
-                shape = parts.map { $0! }
-            }
+            let shape = inputShape(input, default: entry.defaultInput)
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             installErrorHandlers()
             let network = GlobalRandom.shapesOnly { entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
             let summary = network.summary(input: shape)
-            json ? printJSON(summary) : printTable(summary)
+            json ? printJSONSummary(summary) : printTable(summary)
         }
 
         func printTable(_ s: ModelSummary) {
@@ -101,18 +52,12 @@ extension Zoo {
             print("total MACs:   \(grouped(s.macs))")
         }
 
-        func printJSON(_ s: ModelSummary) {
-            let object: [String: Any] = [
+        func printJSONSummary(_ s: ModelSummary) {
+            printJSON([
                 "model": model, "input": s.inputShape, "params": s.parameters, "macs": s.macs,
                 "layers": s.layers.map { ["name": $0.name, "type": $0.kind, "output": $0.outputShape,
                                            "params": $0.parameters, "macs": $0.macs] as [String: Any] },
-            ]
-            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            ] as [String: Any])
         }
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }

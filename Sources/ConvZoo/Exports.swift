@@ -1,0 +1,10 @@
+// `import ConvZoo` is the one import a user needs: the front door (`Zoo`, `ZooModel`) and the
+// public types it hands out or takes — tensors, modules, images, data sets, training recipes,
+// weight files and the model registry.
+@_exported import ZooData
+@_exported import ZooImage
+@_exported import ZooModels
+@_exported import ZooNN
+@_exported import ZooTensor
+@_exported import ZooTrain
+@_exported import ZooWeights

@@ -1,0 +1,50 @@
+import Foundation
+
+extension Zoo {
+    /// The folder of weights trained here: $ZOO_WEIGHTS, or the `Weights` folder beside the
+    /// ConvZoo `Package.swift` above the running program or the working directory.
+    public static var weightsFolder: String? {
+        if let folder = ProcessInfo.processInfo.environment["ZOO_WEIGHTS"] { return folder }
+        let starts = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
+                      URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        for start in starts {
+            var folder = start
+            for _ in 0..<6 {
+                let candidate = folder.appendingPathComponent("Weights")
+                if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path),
+                   FileManager.default.fileExists(atPath: candidate.appendingPathComponent("DEFAULT").path) { return candidate.path }
+                folder.deleteLastPathComponent()
+            }
+        }
+        return nil
+    }
+
+    /// The shipped weight files, in the order of `Weights/DEFAULT` (the first is the default
+    /// model), with the architecture each holds.
+    public static var shippedWeights: [(path: String, architecture: String)] {
+        guard let folder = weightsFolder,
+              let text = try? String(contentsOfFile: folder + "/DEFAULT", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            .compactMap { line in
+                let path = (folder as NSString).appendingPathComponent(line)
+                guard let file = try? SafeTensors.read(path),
+                      let architecture = file.metadata[WeightFile.MetadataKey.architecture] else { return nil }
+                return (path, architecture)
+            }
+    }
+
+    /// The shipped weights for the model `name` (any model when nil: the default one), or an
+    /// error that says how to give weights.
+    public static func shippedWeights(for name: String?) throws -> String {
+        let shipped = shippedWeights
+        if let name {
+            if let match = shipped.first(where: { $0.architecture == name }) { return match.path }
+            throw ZooError("no weights for \(name) are shipped here (\(shipped.isEmpty ? "none are" : "only for " + shipped.map(\.architecture).joined(separator: ", "))); pass --weights FILE: a safetensors file, or a PyTorch .pth such as torchvision's, which loads as it is")
+        }
+        guard let first = shipped.first else {
+            throw ZooError("no --weights given and no trained model is shipped in Weights/ yet; pass --model and --weights")
+        }
+        return first.path
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// ConvZoo's front door: the models it knows, and `load`, which builds one by name and fills
+/// it with weights — `Zoo.load("resnet50", weights: "resnet50.pth", classes: 10)`.
+public enum Zoo {
+    /// Every registry name with its parameter count (at the model's default classes and input).
+    public static var models: [(name: String, parameters: Int)] {
+        ModelRegistry.entries.map { entry in (entry.name, GlobalRandom.shapesOnly { entry.build() }.parameterCount) }
+    }
+
+    /// The registry entry `name`, or an error that suggests the closest known name.
+    public static func entry(_ name: String) throws -> ModelEntry {
+        if let entry = ModelRegistry.entry(name) { return entry }
+        if let suggestion = ModelRegistry.suggestion(for: name) {
+            throw ZooError("unknown model '\(name)'; did you mean '\(suggestion)'?")
+        }
+        throw ZooError("unknown model '\(name)'; 'zoo list' prints the known names")
+    }
+
+    /// Builds the model `name` and loads `weights` into it.
+    ///
+    /// - Parameters:
+    ///   - weights: a `.safetensors` file, or a PyTorch checkpoint (`torch.save` of a state_dict,
+    ///     zip or legacy format) as torchvision and timm publish them. Without it the model is
+    ///     freshly initialised (seed it with `GlobalRandom.seed`).
+    ///   - classes: the class count. With weights of another class count, the classifier is
+    ///     replaced by a freshly initialised head (`ZooModel.note` says so). Default: the weight
+    ///     file's, else the model's.
+    ///   - input: the input [C, H, W] to build for. Default: the weight file's, else the model's.
+    /// - Throws: `ZooError`, one sentence naming the file or argument at fault: an unknown
+    ///   model, an unreadable or damaged file, weights of another architecture, mismatched keys.
+    public static func load(_ name: String, weights: String? = nil, classes: Int? = nil, input: [Int]? = nil) throws -> ZooModel {
+        let entry = try entry(name)
+        if let classes, classes < 1 { throw ZooError("the class count must be at least 1, got \(classes)") }
+        guard let weights else {
+            let shape = input ?? entry.defaultInput
+            if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
+            let classCount = classes ?? entry.defaultClassCount
+            let module = entry.build(classCount: classCount, input: shape)
+            return ZooModel(entry: entry, module: module, input: shape, classCount: classCount, metadata: [:], labels: nil,
+                            preprocessing: nil, note: nil)
+        }
+        let file = try WeightFile.read(weights)
+        if let architecture = file.metadata[WeightFile.MetadataKey.architecture], architecture != entry.name {
+            throw ZooError("'\(weights)' holds \(architecture) weights, not \(entry.name) weights")
+        }
+        let stored = file.metadata[WeightFile.MetadataKey.classCount].flatMap(Int.init)
+        let classCount = classes ?? stored ?? entry.defaultClassCount
+        let storedInput = file.metadata[WeightFile.MetadataKey.input].flatMap { try? parseInputShape($0) }
+        let shape = input ?? storedInput ?? entry.defaultInput
+        if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
+        let module = GlobalRandom.shapesOnly { entry.build(classCount: classCount, input: shape) }
+        if classes != nil {
+            // Built without random draws; a replaced head needs real initial weights.
+            for path in entry.classifierPaths(in: module) { module.module(at: path)?.resetParameters() }
+        }
+        let rules = WeightFile.KeyRules(classifierPaths: entry.classifierPaths(in: module), optionalModules: entry.optionalModules,
+                                        renameKey: entry.renameKey)
+        let note = try WeightFile.load(file, from: weights, into: module, architecture: entry.name, rules: rules,
+                                       replaceClassifier: classes != nil)
+        let labels = file.metadata[WeightFile.MetadataKey.labels].flatMap(LabelSet.init(json:))
+        let preprocessing = file.metadata[WeightFile.MetadataKey.preprocessing].flatMap(Preprocessing.init(json:))
+        return ZooModel(entry: entry, module: module, input: shape, classCount: classCount, metadata: file.metadata,
+                        labels: labels?.names.count == classCount ? labels : nil, preprocessing: preprocessing, note: note?.message)
+    }
+
+    /// Reads "CxHxW" (e.g. "3x224x224") as [C, H, W] of positive whole numbers; `argument`
+    /// names the text in the error.
+    public static func parseInputShape(_ text: String, argument: String = "an input size") throws -> [Int] {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ZooError("\(argument) must be CxHxW with positive whole numbers, e.g. 3x224x224; got '\(text)'")
+        }
+        return parts.map { $0! }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import ConvZoo
+import Foundation
+
+/// Options shared by `zoo train` and `zoo finetune`.
+struct RecipeOptions: ParsableArguments {
+    @Option(help: "Training data: fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR, or DIR (one sub-folder per class).")
+    var data: String
+    @Option(help: "Epochs to train.") var epochs = 10
+    @Option(help: "Images per batch.") var batch = 128
+    @Option(help: "Peak learning rate.") var lr: Float = 0.1
+    @Option(help: "sgd, adam or adamw.") var optimizer = "sgd"
+    @Option(help: "cosine, step or constant.") var schedule = "cosine"
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay (decoupled for adamw).") var weightDecay: Float = 5e-4
+    @Option(help: "Epochs of linear learning-rate warm-up.") var warmup = 0
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing of the cross-entropy.") var labelSmoothing: Float = 0
+    @Option(help: "Augmentation: crop (random crop, padding 2 on 28×28 and 4 on larger), flip, resized-crop (torchvision's RandomResizedCrop; the default for image folders is resized-crop+flip), combined with +, or none.")
+    var augment = "crop+flip"
+    @Option(help: "Train on a seeded random subset of this many training images.") var subset: Int?
+    @Option(name: .customLong("val-split"), help: "Fraction of an image folder held out for validation.") var validationSplit = 0.2
+    @Option(help: "Random seed: initialisation, shuffling, augmentation.") var seed: UInt64 = 0
+    @Option(help: "CSV log of every epoch (default: OUT with .csv).") var log: String?
+    @Flag(help: "Continue from OUT's checkpoint if a run was stopped.") var resume = false
+    @Option(help: "Where to write the trained weights (safetensors).") var out: String
+
+    var imageFolder: Bool { if case .imageFolder = try? DataSpec(data) { return true }; return false }
+
+    func configuration(imageSide: Int) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.epochs = epochs
+        c.batchSize = batch
+        c.learningRate = lr
+        guard let kind = OptimizerKind(rawValue: optimizer) else { fail("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
+        c.optimizer = kind
+        guard let scheduleKind = ScheduleKind(rawValue: schedule) else { fail("--schedule must be cosine, step or constant, not '\(schedule)'") }
+        c.schedule = scheduleKind
+        c.weightDecay = weightDecay
+        c.warmupEpochs = warmup
+        c.labelSmoothing = labelSmoothing
+        c.seed = seed
+        var parts = Set(augment.split(separator: "+").map(String.init))
+        guard parts.isSubset(of: ["crop", "flip", "resized-crop", "none"]) else {
+            fail("--augment must combine crop, flip and resized-crop with +, or be none; not '\(augment)'")
+        }
+        if imageFolder && augment == "crop+flip" { parts = ["resized-crop", "flip"] }
+        c.augmentation = Augmentation(cropPadding: parts.contains("crop") ? (imageSide <= 28 ? 2 : 4) : 0, horizontalFlip: parts.contains("flip"),
+                                      randomResizedCrop: parts.contains("resized-crop"))
+        return c
+    }
+
+    func validateNumbers() {
+        if epochs < 1 { fail("--epochs must be at least 1, got \(epochs)") }
+        if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
+        if !(lr > 0) { fail("--lr must be positive, got \(lr)") }
+        if weightDecay < 0 { fail("--weight-decay must not be negative, got \(weightDecay)") }
+        if warmup < 0 || warmup >= epochs { fail("--warmup must be between 0 and the epochs − 1, got \(warmup)") }
+        if labelSmoothing < 0 || labelSmoothing >= 1 { fail("--label-smoothing must be in [0, 1), got \(labelSmoothing)") }
+        if let subset, subset < 1 { fail("--subset must be at least 1, got \(subset)") }
+        if !(validationSplit > 0 && validationSplit < 1) { fail("--val-split must be between 0 and 1, got \(validationSplit)") }
+        let folder = (out as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) { fail("cannot write '\(out)': the folder '\(folder)' does not exist") }
+    }
+
+    /// Training and evaluation data for the model `name` (image folders take its input size).
+    func datasets(for name: String) -> (train: ImageDataset, test: ImageDataset) {
+        let (train, test, warnings) = orFail { try Zoo.datasets(data, for: name, validationSplit: validationSplit, subset: subset, seed: seed) }
+        for warning in warnings { warn("skipped \(warning)") }
+        return (train, test)
+    }
+
+    /// How the run keeps its files and reports, printing on stdout.
+    func fitOptions(imageSide: Int) -> FitOptions {
+        var options = FitOptions()
+        options.recipe = configuration(imageSide: imageSide)
+        options.output = out
+        options.log = log
+        options.resume = resume
+        options.stopAfterEpoch = ProcessInfo.processInfo.environment["ZOO_STOP_AFTER_EPOCH"].flatMap(Int.init)
+        let printer = ProgressPrinter()
+        options.progress = printer.update
+        options.epochFinished = { printer.finish($0, epochs: epochs) }
+        options.message = { print($0) }
+        return options
+    }
+}
+
+/// Trains `model` and prints how it ended.
+func fitAndReport(_ model: ZooModel, train: ImageDataset, test: ImageDataset, options: FitOptions) {
+    let result = orFail { try model.fit(train: train, test: test, options: options) }
+    guard result.finished else {
+        // ZOO_STOP_AFTER_EPOCH simulates a killed run (for tests of --resume): the checkpoint stays.
+        print("stopping after epoch \(options.stopAfterEpoch ?? 0) (ZOO_STOP_AFTER_EPOCH)")
+        return
+    }
+    if let last = result.last {
+        print(String(format: "wrote '%@': %@ top-1 %.2f%%, top-5 %.2f%% on %d %@ images", options.output ?? "", model.name,
+                     last.validation.top1 * 100, last.validation.top5 * 100, last.validation.count, test.name))
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import ConvZoo
+import Foundation
+
+/// The `zoo` tool: it parses arguments, calls the ConvZoo library and prints.
+@main
+struct ZooCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoo",
+        abstract: "ConvZoo: the classic convolutional networks, on the CPU.",
+        subcommands: [List.self, Summary.self, Convert.self, Forward.self, Classify.self, Train.self, Finetune.self, Eval.self,
+                      Bench.self, Experiment.self])
+}
+
+/// Prints one line to stderr.
+func warn(_ message: String) {
+    FileHandle.standardError.write(("zoo: " + message + "\n").data(using: .utf8)!)
+}
+
+/// Prints one sentence to stderr and exits with status 1.
+func fail(_ message: String) -> Never {
+    warn(message)
+    exit(1)
+}
+
+/// The value of `body`, or its error's sentence on stderr and exit status 1.
+func orFail<T>(_ body: () throws -> T) -> T {
+    do { return try body() } catch { fail("\(error)") }
+}
+
+/// Layer shape errors become one sentence and exit status 1 instead of a crash.
+func installErrorHandlers() {
+    ShapeCheck.failure = { fail($0) }
+}
+
+/// The registry entry `name`, or a sentence with the closest known name.
+func lookUp(_ name: String) -> ModelEntry { orFail { try Zoo.entry(name) } }
+
+/// `--input CxHxW`, or the model's default input.
+func inputShape(_ text: String?, default shape: [Int]) -> [Int] {
+    guard let text else { return shape }
+    return orFail { try Zoo.parseInputShape(text, argument: "--input") }
+}
+
+/// "1,234,567"
+func grouped(_ n: Int) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, c) in digits.reversed().enumerated() {
+        if i > 0 && i % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return String(out.reversed())
+}
+
+/// One JSON object on one line, keys sorted.
+func printJSON(_ object: Any) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
