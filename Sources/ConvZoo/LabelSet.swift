@@ -10,8 +10,9 @@ public struct LabelSet: Equatable {
     /// Reads a label file; with `classCount`, the file must name exactly that many classes.
     public init(file path: String, classCount: Int? = nil) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ZooError("cannot read the label file '\(path)'") }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        // Split on any line break: "\r\n" is one Character in Swift, not a "\n".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
         names = Array(lines.reversed().drop(while: \.isEmpty).reversed())
         if let blank = names.firstIndex(of: "") { throw ZooError("the label file '\(path)' has an empty line \(blank + 1) among its names") }
         if let classCount, names.count != classCount {

@@ -32,6 +32,21 @@ final class ClassifyTests: XCTestCase {
         }
     }
 
+    /// Without --weights, the shipped weights of the named model are used; a model with none
+    /// shipped is refused in one sentence that says how to give weights.
+    func testWithoutWeightsTheShippedOnesOfThatModelServe() throws {
+        let sample = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Weights/samples/bag.png").path
+        let lenet5 = try CLITests.run(["classify", "--model", "lenet5", "--top", "1", sample])
+        XCTAssertEqual(lenet5.status, 0, lenet5.stderr)
+        XCTAssertTrue(lenet5.stdout.contains("  1  Bag "), lenet5.stdout)
+        let resnet18 = try CLITests.run(["classify", "--model", "resnet18", sample])
+        XCTAssertNotEqual(resnet18.status, 0)
+        XCTAssertTrue(resnet18.stderr.hasPrefix("zoo: no weights for resnet18 are shipped here"), resnet18.stderr)
+        XCTAssertTrue(resnet18.stderr.contains("pass --weights FILE"), resnet18.stderr)
+        XCTAssertFalse(resnet18.stderr.contains("holds resnet20 weights"), resnet18.stderr)
+        XCTAssertEqual(resnet18.stderr.split(separator: "\n").count, 1, resnet18.stderr)
+    }
+
     func testOneBadFileDoesNotStopTheOthers() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-classify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

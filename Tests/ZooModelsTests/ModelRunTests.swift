@@ -13,7 +13,7 @@ final class ModelRunTests: XCTestCase {
     func runOnce(_ entry: ModelEntry, batch: Int) {
         GlobalRandom.seed(3)
         let classCount = 7
-        let model = entry.build(ModelOptions(classCount: classCount, input: entry.defaultInput, auxiliaryHeads: entry.name == "googlenet"))
+        let model = entry.build(ModelOptions(classCount: classCount, input: entry.defaultInput, auxiliaryHeads: !entry.optionalModules.isEmpty))
         var rng = Xoshiro256(seed: 4)
         let images = Variable(Tensor.randomNormal([batch] + entry.defaultInput, using: &rng))
         let labels = (0..<batch).map { $0 % classCount }

@@ -74,6 +74,30 @@ final class RegistryTests: XCTestCase {
                        [[6, 28, 28], [16, 10, 10]])
     }
 
+    /// The registry's classifier paths are data; they must name each model's last layer with
+    /// parameters (the head a new class count replaces), and every optional module must exist
+    /// when the model is built with it.
+    func testClassifierPathsNameTheLastLayerWithParameters() throws {
+        for entry in ModelRegistry.entries {
+            var options = entry.defaultOptions
+            options.auxiliaryHeads = true
+            let model = GlobalRandom.shapesOnly { entry.build(options) }
+            let leaves = model.namedModules().filter { $0.module.children.isEmpty && !$0.module.parameters.isEmpty }
+            XCTAssertEqual(entry.classifierPaths.first, leaves.last?.name, entry.name)
+            XCTAssertEqual(entry.classifierPaths(in: model), entry.classifierPaths, "\(entry.name): every path exists")
+            for optional in entry.optionalModules { XCTAssertNotNil(model.module(at: optional), "\(entry.name): \(optional)") }
+        }
+        let plain = GlobalRandom.shapesOnly { ModelRegistry.entry("googlenet")!.build() }
+        XCTAssertEqual(ModelRegistry.entry("googlenet")!.classifierPaths(in: plain), ["fc"], "no auxiliary heads, no auxiliary paths")
+    }
+
+    func testOldDenseNetKeysAreRenamed() {
+        let rename = ModelRegistry.entry("densenet121")!.renameKey
+        XCTAssertEqual(rename("features.denseblock1.denselayer1.norm.1.weight"), "features.denseblock1.denselayer1.norm1.weight")
+        XCTAssertEqual(rename("features.norm0.weight"), "features.norm0.weight")
+        XCTAssertEqual(ModelRegistry.entry("resnet50")!.renameKey("layer1.0.conv.1.weight"), "layer1.0.conv.1.weight")
+    }
+
     func testUnknownNamesGetASuggestion() {
         XCTAssertEqual(ModelRegistry.suggestion(for: "resnet51"), "resnet50")
         XCTAssertEqual(ModelRegistry.suggestion(for: "VGG16"), "vgg16")
