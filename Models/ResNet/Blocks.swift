@@ -7,10 +7,22 @@ import ZooTensor
 /// Builds an attention module for a channel count (e.g. squeeze-and-excitation), or nil.
 public typealias AttentionFactory = (_ channels: Int) -> Module
 
-/// conv3×3(stride) – bn – relu – conv3×3 – bn [– attention] ⊕ shortcut – relu.
-/// Keys: conv1, bn1, conv2, bn2, [se], downsample.{0,1}.
-public func basicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int = 1,
-                       attention: AttentionFactory? = nil, attentionName: String = "se") -> Residual {
+/// How a basic block's input reaches its output where the shape changes.
+public enum BasicShortcut {
+    /// conv1×1(stride) – bn, under the key `downsample` (the paper's option B; torchvision).
+    case projection
+    /// Subsample and pad the new channels with zeros: no parameters (option A; the CIFAR nets).
+    case zeroPadding
+    /// No shortcut at all: a plain block (conv–bn–relu–conv–bn–relu).
+    case none
+}
+
+/// conv3×3(stride) – bn – relu – conv3×3 – bn [– attention] ⊕ shortcut – relu: the basic block
+/// of the ImageNet ResNets (projection shortcuts) and the CIFAR nets (zero-padding shortcuts,
+/// or none in a plain net). Keys: conv1, bn1, conv2, bn2, [se], and downsample.{0,1} for a
+/// projection (a plain block ends in `relu`, a key-less module).
+public func basicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, shortcut: BasicShortcut = .projection,
+                       attention: AttentionFactory? = nil, attentionName: String = "se") -> Module {
     var body: [(String, Module)] = [
         ("conv1", Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false)),
         ("bn1", BatchNorm(outChannels, appliesReLU: true)),
@@ -18,7 +30,16 @@ public func basicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int = 1,
         ("bn2", BatchNorm(outChannels)),
     ]
     if let attention { body.append((attentionName, attention(outChannels))) }
-    return Residual(body: body, shortcut: projection(inChannels, outChannels, stride: stride), after: ReLU())
+    let identity = stride == 1 && inChannels == outChannels
+    switch shortcut {
+    case .projection:
+        return Residual(body: body, shortcut: projection(inChannels, outChannels, stride: stride), after: ReLU())
+    case .zeroPadding:
+        let pad = identity ? nil : ZeroPadShortcut(extraChannels: outChannels - inChannels, stride: stride)
+        return Residual(body: body, shortcut: pad, shortcutName: "shortcut", after: ReLU())
+    case .none:
+        return Sequential(named: body + [("relu", ReLU())])
+    }
 }
 
 /// conv1×1 – bn – relu – conv3×3(stride) – bn – relu – conv1×1 (×4) – bn [– attention] ⊕ shortcut – relu.

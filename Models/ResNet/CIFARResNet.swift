@@ -30,23 +30,6 @@ public final class ZeroPadShortcut: Module {
     }
 }
 
-/// conv–bn–relu–conv–bn, joined to an option-A shortcut (residual) or not (plain), then relu.
-/// Keys: conv1, bn1, conv2, bn2.
-func cifarBasicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int, residual: Bool,
-                     attention: AttentionFactory?) -> Module {
-    var body: [(String, Module)] = [
-        ("conv1", Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false)),
-        ("bn1", BatchNorm(outChannels, appliesReLU: true)),
-        ("conv2", Conv2d(outChannels, outChannels, kernel: 3, padding: 1, bias: false)),
-        ("bn2", BatchNorm(outChannels)),
-    ]
-    if let attention { body.append(("se", attention(outChannels))) }
-    guard residual else { return Sequential(named: body + [("relu", ReLU())]) }
-    let shortcut = stride == 1 && inChannels == outChannels
-        ? nil : ZeroPadShortcut(extraChannels: outChannels - inChannels, stride: stride)
-    return Residual(body: body, shortcut: shortcut, shortcutName: "shortcut", after: ReLU())
-}
-
 /// Pre-activation block: bn–relu–conv(–bn–relu–conv…) with the shortcut taken from the
 /// pre-activated input when it needs a projection. Keys: bn1, conv1, bn2, conv2, [bn3, conv3], downsample.
 public final class PreActBlock: Module {
@@ -105,7 +88,8 @@ public func cifarResNet(depth: Int, kind: CIFARNetKind, bottleneck: Bool = false
             let stride = stage > 0 && index == 0 ? 2 : 1
             switch kind {
             case .plain, .residual:
-                blocks.append(cifarBasicBlock(channels, width, stride: stride, residual: kind == .residual, attention: attention))
+                blocks.append(basicBlock(channels, width, stride: stride, shortcut: kind == .residual ? .zeroPadding : .none,
+                                         attention: attention))
                 channels = width
             case .preact:
                 let widths = bottleneck ? [width, width, width * 4] : [width, width]
