@@ -6,8 +6,8 @@ import PackageDescription
 // needs no Sendable wrappers on every pointer.
 let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
-/// A model family: one module under Models/, built only from ZooNN (and other families).
-func family(_ name: String, dependencies: [Target.Dependency] = ["ZooNN"]) -> Target {
+/// A model family: one module under Models/, built only from the core (and other families).
+func family(_ name: String, dependencies: [Target.Dependency] = ["ZooNN", "ZooTensor"]) -> Target {
     .target(name: name, dependencies: dependencies, path: "Models/\(name)", exclude: ["CARD.md"], swiftSettings: swift5)
 }
 
@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooDraw", dependencies: ["ZooImage"], swiftSettings: swift5),
         family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("ResNet"), family("DenseNet"),
-        family("SENet", dependencies: ["ZooNN", "ResNet"]),
+        family("SENet", dependencies: ["ZooNN", "ZooTensor", "ResNet"]),
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),
         .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooData", "ZooDraw"], swiftSettings: swift5),
@@ -71,12 +71,12 @@ let package = Package(
 
         .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooWeights"], path: "Tests/ZooTestSupport",
                 swiftSettings: swift5),
-        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooWeights", "ZooModels", "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "GoogLeNet", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooNN", "ZooTensor", "GoogLeNet", "ResNet", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor"], swiftSettings: swift5),
-        .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooFuzzTests", dependencies: ["ZooFuzz", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ConvZooTests", dependencies: ["ConvZoo", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ConvZoo", "ZooTestSupport"], swiftSettings: swift5),

@@ -1,6 +1,6 @@
+import ConvZoo
 import Foundation
 import XCTest
-import ZooImage
 
 /// `zoo experiment depth` end to end on a tiny subset: two depths, one epoch.
 final class ExperimentTests: XCTestCase {

@@ -1,7 +1,6 @@
+import ConvZoo
 import Foundation
 import XCTest
-import ZooTensor
-import ZooWeights
 import ZooTestSupport
 
 /// `zoo forward` against PyTorch on reference fixtures written by Tools/make_parity_fixtures.py

@@ -1,7 +1,6 @@
+import ConvZoo
 import Foundation
 import XCTest
-import ZooImage
-import ZooWeights
 
 /// `zoo train`, `zoo eval`, `zoo finetune` end to end on a tiny image folder.
 final class TrainingCommandTests: XCTestCase {

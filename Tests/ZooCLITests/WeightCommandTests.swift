@@ -1,10 +1,6 @@
+import ConvZoo
 import Foundation
 import XCTest
-import ZooModels
-import ZooNN
-import ZooTensor
-import ZooWeights
-import ZooImage
 import ZooTestSupport
 
 /// `zoo forward` and `zoo convert` on good and bad weight files.
