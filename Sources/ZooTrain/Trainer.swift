@@ -93,12 +93,9 @@ public final class Trainer {
                 loss += Double(crossEntropy(logits, targets: batch.labels).value.scalar) * Double(batch.labels.count)
                 top1 += correct(logits.value, batch.labels, k: 1)
                 top5 += correct(logits.value, batch.labels, k: 5)
-                let classes = logits.shape[1]
-                for (row, label) in batch.labels.enumerated() {
-                    let scores = logits.value.scalars[row * classes ..< (row + 1) * classes]
-                    let predicted = scores.indices.max { scores[$0] < scores[$1] }! - row * classes
+                for (label, predicted) in zip(batch.labels, logits.value.topK(1)) {
                     perClass[label].total += 1
-                    if predicted == label { perClass[label].correct += 1 }
+                    if predicted.first == label { perClass[label].correct += 1 }
                 }
             }
         }
