@@ -20,6 +20,7 @@ public enum Zoo {
     /// Builds the model `name` and loads `weights` into it.
     ///
     /// - Parameters:
+    ///   - name: the registry name, e.g. "resnet50" (see `models`).
     ///   - weights: a `.safetensors` file, or a PyTorch checkpoint (`torch.save` of a state_dict,
     ///     zip or legacy format) as torchvision and timm publish them. Without it the model is
     ///     freshly initialised (seed it with `GlobalRandom.seed`).
@@ -37,6 +38,7 @@ public enum Zoo {
             if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
             let classCount = classes ?? entry.defaultClassCount
             let module = entry.build(classCount: classCount, input: shape)
+            try checkLayers(module, entry, shape)
             return ZooModel(entry: entry, module: module, input: shape, classCount: classCount, metadata: [:], labels: nil,
                             preprocessing: nil, note: nil)
         }
@@ -50,6 +52,7 @@ public enum Zoo {
         let shape = input ?? storedInput ?? entry.defaultInput
         if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
         let module = GlobalRandom.shapesOnly { entry.build(classCount: classCount, input: shape) }
+        try checkLayers(module, entry, shape)
         if classes != nil {
             // Built without random draws; a replaced head needs real initial weights.
             for path in entry.classifierPaths(in: module) { module.module(at: path)?.resetParameters() }
@@ -62,6 +65,14 @@ public enum Zoo {
         let preprocessing = file.metadata[WeightFile.MetadataKey.preprocessing].flatMap(Preprocessing.init(json:))
         return ZooModel(entry: entry, module: module, input: shape, classCount: classCount, metadata: file.metadata,
                         labels: labels?.names.count == classCount ? labels : nil, preprocessing: preprocessing, note: note?.message)
+    }
+
+    /// Throws the first layer's sentence when `module`, built for an input other than the
+    /// model's own, cannot take it (a feature map shrinking to nothing, say). One forward pass
+    /// of a single zero image; the model's own input needs none.
+    static func checkLayers(_ module: Module, _ entry: ModelEntry, _ input: [Int]) throws {
+        guard input != entry.defaultInput else { return }
+        if let problem = ShapeCheck.problem(in: module, input: input) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
     }
 
     /// Reads "CxHxW" (e.g. "3x224x224") as [C, H, W] of positive whole numbers; `argument`

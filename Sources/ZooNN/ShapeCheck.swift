@@ -13,10 +13,28 @@ public enum ShapeCheck {
         for (path, module) in model.namedModules() { names[ObjectIdentifier(module)] = path.isEmpty ? "(model)" : path }
     }
 
-    static func fail(_ module: Module, input: [Int], _ problem: String) -> Never {
+    /// While a probe runs: the first problem met (then every later layer passes its input on).
+    nonisolated(unsafe) static var probe: (running: Bool, problem: String?) = (false, nil)
+
+    /// The first problem a forward pass of one zero input of `input` [C, H, W] meets in
+    /// `model`, as the sentence `failure` would get, or nil when every layer takes its input.
+    /// Nothing stops the program: after a problem each layer hands its input on unchanged.
+    public static func problem(in model: Module, input: [Int]) -> String? {
+        name(model)
+        let wasTraining = model.isTraining
+        model.eval()
+        probe = (true, nil)
+        defer { probe = (false, nil); model.train(wasTraining) }
+        _ = GradMode.withoutGrad { model(Variable(Tensor(zeros: [1] + input))) }
+        return probe.problem
+    }
+
+    static func fail(_ module: Module, input: [Int], _ problem: String) {
         let name = names[ObjectIdentifier(module)].map { "layer '\($0)' (\(module.kindName))" } ?? module.kindName
         let size = input.dropFirst().map(String.init).joined(separator: "×")
-        failure("\(name) cannot take an input of size \(size): \(problem)")
+        let sentence = "\(name) cannot take an input of size \(size): \(problem)"
+        guard probe.running else { failure(sentence) }
+        if probe.problem == nil { probe.problem = sentence }
     }
 }
 

@@ -79,7 +79,11 @@ extension Module {
 
     /// Calls `forward`, noting the output when a summary is being traced.
     func traced(_ input: Variable) -> Variable {
-        if let problem = inputProblem(input.shape) { ShapeCheck.fail(self, input: input.shape, problem) }
+        if ShapeCheck.probe.problem != nil { return input }
+        if let problem = inputProblem(input.shape) {
+            ShapeCheck.fail(self, input: input.shape, problem)
+            return input
+        }
         let output = forward(input)
         if SummaryTrace.rows != nil && children.isEmpty {
             SummaryTrace.rows![ObjectIdentifier(self), default: []].append((output.shape, macs(input: input.shape, output: output.shape)))

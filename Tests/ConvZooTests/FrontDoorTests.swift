@@ -73,6 +73,18 @@ final class FrontDoorTests: XCTestCase {
                        "an input size must be CxHxW with positive whole numbers, e.g. 3x224x224; got '3x224'")
     }
 
+    /// An input a layer cannot take is refused when the model is loaded, naming the layer,
+    /// not by stopping the program in the middle of a forward pass.
+    func testAnInputTooSmallForSomeLayerIsRefusedAtLoad() throws {
+        for (name, input) in [("googlenet", [3, 8, 8]), ("densenet121", [3, 8, 8])] {
+            let message = sentence { try Zoo.load(name, input: input) }
+            XCTAssertTrue(message.hasPrefix("\(name) cannot take this input: layer '"), "\(name): \(message)")
+            XCTAssertTrue(message.contains("cannot take an input of size"), "\(name): \(message)")
+        }
+        // Padded convolutions take even a 4×4 image, as in PyTorch.
+        XCTAssertEqual(try Zoo.load("resnet18", classes: 4, input: [3, 4, 4]).forward(Tensor(zeros: [1, 3, 4, 4])).shape, [1, 4])
+    }
+
     func testSavedWeightsLoadBackWithTheirLabelsAndGiveTheSameOutputs() throws {
         let model = try Zoo.load("resnet20", weights: resnet20)
         let path = folder.appendingPathComponent("copy.safetensors").path
@@ -97,8 +109,8 @@ final class FrontDoorTests: XCTestCase {
         try model.setLabels(LabelSet(["a", "b", "c"]))
         XCTAssertEqual(model.weightMetadata["labels"], #"["a","b","c"]"#)
         XCTAssertEqual(try model.forward(Tensor(zeros: [1, 1, 28, 28])).shape, [1, 3])
-        // A fresh model with 1,000 classes is named with ImageNet's classes.
-        XCTAssertEqual(try Zoo.load("alexnet").labels.names.first, "tench")
+        // A model with 1,000 classes and no names of its own is named with ImageNet's classes.
+        XCTAssertEqual(try Zoo.load("lenet5", classes: 1000).labels.names.first, "tench")
     }
 
     func testLabelFilesFollowOneRule() throws {
