@@ -11,7 +11,7 @@ func family(_ name: String, dependencies: [Target.Dependency] = ["ZooNN", "ZooTe
     .target(name: name, dependencies: dependencies, path: "Models/\(name)", exclude: ["CARD.md"], swiftSettings: swift5)
 }
 
-let families = ["LeNet", "AlexNet", "VGG", "GoogLeNet", "ResNet", "DenseNet", "SENet"]
+let families = ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "ResNet", "DenseNet", "SENet", "SqueezeNet", "MobileNet"]
 
 let package = Package(
     name: "ConvZoo",
@@ -52,7 +52,8 @@ let package = Package(
         .target(name: "ZooImage", dependencies: ["ZooTensor", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooDraw", dependencies: ["ZooImage"], swiftSettings: swift5),
-        family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("ResNet"), family("DenseNet"),
+        family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("Inception"), family("ResNet"), family("DenseNet"),
+        family("SqueezeNet"), family("MobileNet"),
         family("SENet", dependencies: ["ZooNN", "ZooTensor", "ResNet"]),
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),

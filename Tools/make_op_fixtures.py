@@ -295,6 +295,14 @@ def make_unary():
         save(f"unary_{name}", {"x": x, "out": out, "grad_out": grad_out,
                                "grad_x": x.grad}, {"op": name})
 
+    # ReLU6 on values spread over both clipping points (MobileNet).
+    torch.manual_seed(505)
+    x = leaf(torch.randn(2, 3, 4, 4) * 5)
+    out = F.relu6(x)
+    grad_out = torch.randn(out.shape)
+    out.backward(grad_out)
+    save("unary_relu6", {"x": x, "out": out, "grad_out": grad_out, "grad_x": x.grad}, {"op": "relu6"})
+
     shapes = [(4, 7), (2, 3, 4, 5)]
     for name, fn in (("softmax", F.softmax), ("log_softmax", F.log_softmax)):
         for i, shape in enumerate(shapes):

@@ -23,9 +23,10 @@ exit 0 when max|diff| <= 1e-4 * max(1, max|output|), else exit 1. --input and --
 shapes found in the io file.
 
 References: torchvision.models (weights=None) for alexnet, vgg*, googlenet, resnet18..152,
-densenet121..201; timm.create_model(pretrained=False) for resnetv2_* and seresnet* -- when timm cannot be
-imported (or with --reference-fallback) modules written here with timm's layout are used instead; the
-CIFAR nets and lenet5 are defined here (ConvZoo builds them the same way).
+densenet121..201, resnext*, wide_resnet*, squeezenet1_0/1_1, mobilenet_v2 and inception_v3 (transform_input
+on, as for torchvision's published weights); timm.create_model(pretrained=False) for resnetv2_* and
+seresnet* -- when timm cannot be imported (or with --reference-fallback) modules written here with timm's
+layout are used instead; the CIFAR nets and lenet5 are defined here (ConvZoo builds them the same way).
 The safetensors reader and writer are hand-written (no safetensors package needed).
 """
 import argparse
@@ -549,12 +550,14 @@ IMAGENET = ((3, 224, 224), 1000)
 CIFAR = ((3, 32, 32), 10)
 TORCHVISION = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
                "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-               "densenet121", "densenet161", "densenet169", "densenet201"]
+               "densenet121", "densenet161", "densenet169", "densenet201",
+               "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2",
+               "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "inception_v3"]
 TIMM = list(TIMM_FALLBACK)
 CIFAR_NETS = ([f"resnet{d}" for d in (20, 32, 44, 56, 110)] + [f"plain{d}" for d in (20, 32, 44, 56, 110)]
               + ["preact_resnet110", "preact_resnet164", "se_resnet20", "se_resnet56", "densenet_bc_100"])
 DEFAULTS = {**{m: IMAGENET for m in TORCHVISION + TIMM}, **{m: CIFAR for m in CIFAR_NETS},
-            "lenet5": ((1, 28, 28), 10)}
+            "lenet5": ((1, 28, 28), 10), "inception_v3": ((3, 299, 299), 1000)}
 
 _fallback_announced = False
 
@@ -582,6 +585,11 @@ def build_model(name, in_channels, hw, num_classes, force_fallback=False):
         if name == "googlenet":
             model = tvm.googlenet(weights=None, num_classes=num_classes, aux_logits=False, transform_input=False,
                                   init_weights=True)
+        elif name == "inception_v3":
+            # As torchvision builds it for its published weights: transform_input on (ConvZoo turns it on for a
+            # checkpoint without ConvZoo metadata); the auxiliary head runs in training only, so it is left out.
+            model = tvm.inception_v3(weights=None, num_classes=num_classes, aux_logits=False, transform_input=True,
+                                     init_weights=True)
         else:
             model = getattr(tvm, name)(weights=None, num_classes=num_classes)
         if in_channels != 3:

@@ -6,17 +6,6 @@
 import ZooNN
 import ZooTensor
 
-/// conv (no bias) – batch norm (eps 1e-3) – ReLU. Keys: `conv`, `bn`.
-public final class BasicConv2d: Module {
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
-        super.init()
-        register("conv", Conv2d(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: false))
-        register("bn", BatchNorm(outChannels, eps: 1e-3))
-    }
-
-    public override func forward(_ input: Variable) -> Variable { relu(child("bn")!(child("conv")!(input))) }
-}
-
 /// The widths of one Inception block: 1×1 branch; 3×3 branch (reduce, out); "5×5" branch
 /// (reduce, out, a 3×3 kernel in torchvision); pool projection.
 public struct InceptionWidths {

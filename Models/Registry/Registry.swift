@@ -1,11 +1,14 @@
 import AlexNet
 import DenseNet
 import GoogLeNet
+import Inception
 import LeNet
+import MobileNet
 import ResNet
 import SENet
-import ZooImage
+import SqueezeNet
 import VGG
+import ZooImage
 import ZooNN
 
 /// What a model is built for: its classes, its input [C, H, W], and recipe switches.
@@ -14,11 +17,16 @@ public struct ModelOptions {
     public var input: [Int]
     /// Start every residual branch at zero (last batch norm γ = 0) — Goyal et al. 2017.
     public var zeroInitResidual = false
-    /// GoogLeNet's two auxiliary classifiers (training only).
+    /// The auxiliary classifiers of GoogLeNet and Inception v3 (run in training only).
     public var auxiliaryHeads = false
+    /// Inception v3's `transform_input`: re-normalise an ImageNet-normalised input the way
+    /// Google's weights expect (see `ModelEntry.publishedWeightsTransformInput`).
+    public var transformInput = false
 
-    public init(classCount: Int, input: [Int], zeroInitResidual: Bool = false, auxiliaryHeads: Bool = false) {
+    public init(classCount: Int, input: [Int], zeroInitResidual: Bool = false, auxiliaryHeads: Bool = false,
+                transformInput: Bool = false) {
         (self.classCount, self.input, self.zeroInitResidual, self.auxiliaryHeads) = (classCount, input, zeroInitResidual, auxiliaryHeads)
+        self.transformInput = transformInput
     }
 }
 
@@ -38,6 +46,9 @@ public struct ModelEntry {
     public let optionalModules: [String]
     /// Maps a key of an older checkpoint layout of the reference to its current key.
     public let renameKey: (String) -> String
+    /// Whether the weights the reference publishes expect `ModelOptions.transformInput`
+    /// (torchvision turns it on for Inception v3's pretrained weights).
+    public let publishedWeightsTransformInput: Bool
     let builder: (ModelOptions) -> Module
     /// Why the model cannot be built for an input [C, H, W], if it cannot.
     let inputRule: ([Int]) -> String?
@@ -78,11 +89,12 @@ public enum ModelRegistry {
     /// One entry; the defaults are an ImageNet classifier named `fc` with torchvision's transforms.
     static func entry(_ name: String, _ family: String, _ input: [Int], classes: Int = 1000,
                       preprocessing: Preprocessing = .imageNet, classifier: [String] = ["fc"], optional: [String] = [],
-                      renameKey: @escaping (String) -> String = { $0 },
+                      renameKey: @escaping (String) -> String = { $0 }, transformInput: Bool = false,
                       rule: @escaping ([Int]) -> String? = { _ in nil },
                       _ builder: @escaping (ModelOptions) -> Module) -> ModelEntry {
         ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, weightsPreprocessing: preprocessing,
-                   classifierPaths: classifier, optionalModules: optional, renameKey: renameKey, builder: builder, inputRule: rule)
+                   classifierPaths: classifier, optionalModules: optional, renameKey: renameKey,
+                   publishedWeightsTransformInput: transformInput, builder: builder, inputRule: rule)
     }
 
     public static let entries: [ModelEntry] = {
@@ -104,9 +116,30 @@ public enum ModelRegistry {
         all.append(entry("googlenet", "GoogLeNet", imageNet, classifier: ["fc", "aux1.fc2", "aux2.fc2"], optional: ["aux1", "aux2"]) {
             GoogLeNet(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHeads: $0.auxiliaryHeads)
         })
+        all.append(entry("inception_v3", "Inception", [3, 299, 299], preprocessing: .inceptionV3, classifier: ["fc", "AuxLogits.fc"],
+                         optional: ["AuxLogits"], transformInput: true, rule: { input in
+            input[1] >= 75 && input[2] >= 75 ? nil : "inception_v3 takes inputs of at least 75×75, not \(input[1])×\(input[2])"
+        }) {
+            InceptionV3(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHead: $0.auxiliaryHeads, transformInput: $0.transformInput)
+        })
+        for version in [SqueezeNetVersion.v1_0, .v1_1] {
+            all.append(entry("squeezenet\(version.rawValue)", "SqueezeNet", imageNet, classifier: ["classifier.1"]) {
+                squeezenet(version, classCount: $0.classCount, inputChannels: $0.input[0])
+            })
+        }
+        all.append(entry("mobilenet_v2", "MobileNet", imageNet, classifier: ["classifier.1"]) {
+            mobileNetV2(classCount: $0.classCount, inputChannels: $0.input[0])
+        })
         for depth in [18, 34, 50, 101, 152] {
             all.append(entry("resnet\(depth)", "ResNet", imageNet) {
                 resnet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0], zeroInitResidual: $0.zeroInitResidual)
+            })
+        }
+        for (name, depth, groups, widthPerGroup) in [("resnext50_32x4d", 50, 32, 4), ("resnext101_32x8d", 101, 32, 8),
+                                                     ("wide_resnet50_2", 50, 1, 128), ("wide_resnet101_2", 101, 1, 128)] {
+            all.append(entry(name, "ResNet", imageNet) {
+                resnet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0], groups: groups, widthPerGroup: widthPerGroup,
+                       zeroInitResidual: $0.zeroInitResidual)
             })
         }
         for depth in [18, 34, 50, 101, 152] {

@@ -42,15 +42,17 @@ public func basicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, s
     }
 }
 
-/// conv1×1 – bn – relu – conv3×3(stride) – bn – relu – conv1×1 (×4) – bn [– attention] ⊕ shortcut – relu.
+/// conv1×1 – bn – relu – conv3×3(stride, groups) – bn – relu – conv1×1 – bn [– attention] ⊕
+/// shortcut – relu, with `width` channels inside and `outChannels` (default 4·width) out. With
+/// `groups` > 1 the 3×3 conv is grouped (ResNeXt's cardinality).
 /// Keys: conv1, bn1, conv2, bn2, conv3, bn3, [se], downsample.{0,1}.
-public func bottleneck(_ inChannels: Int, width: Int, stride: Int = 1, expansion: Int = 4,
+public func bottleneck(_ inChannels: Int, width: Int, outChannels: Int? = nil, stride: Int = 1, groups: Int = 1,
                        attention: AttentionFactory? = nil, attentionName: String = "se") -> Residual {
-    let outChannels = width * expansion
+    let outChannels = outChannels ?? width * 4
     var body: [(String, Module)] = [
         ("conv1", Conv2d(inChannels, width, kernel: 1, bias: false)),
         ("bn1", BatchNorm(width, appliesReLU: true)),
-        ("conv2", Conv2d(width, width, kernel: 3, stride: stride, padding: 1, bias: false)),
+        ("conv2", Conv2d(width, width, kernel: 3, stride: stride, padding: 1, groups: groups, bias: false)),
         ("bn2", BatchNorm(width, appliesReLU: true)),
         ("conv3", Conv2d(width, outChannels, kernel: 1, bias: false)),
         ("bn3", BatchNorm(outChannels)),

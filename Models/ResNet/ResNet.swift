@@ -2,6 +2,11 @@
 // CVPR 2016 — as torchvision defines it ("v1.5"): in a bottleneck the stride sits on the
 // 3×3 conv, not the first 1×1 as in the paper; projection shortcuts (option B) where the
 // shape changes; an adaptive global average pool.
+//
+// ResNeXt (S. Xie, R. Girshick, P. Dollár, Z. Tu, K. He, "Aggregated Residual Transformations for
+// Deep Neural Networks", CVPR 2017) and Wide ResNet-50/101 (S. Zagoruyko, N. Komodakis, "Wide
+// Residual Networks", BMVC 2016, in torchvision's bottleneck form: the 3×3 width doubled) are the
+// same builder with `groups` and `widthPerGroup`, as torchvision builds them.
 import ZooNN
 
 public enum ResidualBlockKind { case basic, bottleneck }
@@ -16,9 +21,12 @@ public let resNetConfigurations: [Int: (block: ResidualBlockKind, depths: [Int])
 ]
 
 /// torchvision's ResNet-`depth`. Keys: conv1, bn1, layer{1-4}.{i}.…, fc. With `attention`,
-/// every block carries it (timm's SE-ResNets).
-public func resnet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3, zeroInitResidual: Bool = false,
-                   attention: AttentionFactory? = nil) -> Sequential {
+/// every block carries it (timm's SE-ResNets). A bottleneck of stage s has
+/// ⌊64·2^s · widthPerGroup / 64⌋ · groups channels in its 3×3 conv (grouped by `groups`) and
+/// 4 · 64·2^s out: ResNeXt-50 32×4d is `groups: 32, widthPerGroup: 4`, Wide ResNet-50-2 is
+/// `widthPerGroup: 128`.
+public func resnet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3, groups: Int = 1, widthPerGroup: Int = 64,
+                   zeroInitResidual: Bool = false, attention: AttentionFactory? = nil) -> Sequential {
     guard let (kind, depths) = resNetConfigurations[depth] else {
         preconditionFailure("ResNet depth must be one of \(resNetConfigurations.keys.sorted()), not \(depth)")
     }
@@ -38,7 +46,8 @@ public func resnet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3, z
                 blocks.append(basicBlock(channels, width, stride: stride, attention: attention))
                 channels = width
             case .bottleneck:
-                blocks.append(bottleneck(channels, width: width, stride: stride, attention: attention))
+                let inner = width * widthPerGroup / 64 * groups
+                blocks.append(bottleneck(channels, width: inner, outChannels: width * 4, stride: stride, groups: groups, attention: attention))
                 channels = width * 4
             }
         }

@@ -36,11 +36,10 @@ public enum Zoo {
         guard let weights else {
             let shape = input ?? entry.defaultInput
             if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
-            let classCount = classes ?? entry.defaultClassCount
-            let module = entry.build(classCount: classCount, input: shape)
+            let options = ModelOptions(classCount: classes ?? entry.defaultClassCount, input: shape)
+            let module = entry.build(options)
             try checkLayers(module, entry, shape)
-            return ZooModel(entry: entry, module: module, input: shape, classCount: classCount, metadata: [:], labels: nil,
-                            preprocessing: nil, note: nil)
+            return ZooModel(entry: entry, module: module, options: options, metadata: [:], labels: nil, preprocessing: nil, note: nil)
         }
         let file = try WeightFile.read(weights)
         if let architecture = file.metadata[WeightFile.MetadataKey.architecture], architecture != entry.name {
@@ -51,7 +50,11 @@ public enum Zoo {
         let storedInput = file.metadata[WeightFile.MetadataKey.input].flatMap { try? parseInputShape($0) }
         let shape = input ?? storedInput ?? entry.defaultInput
         if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
-        let module = GlobalRandom.shapesOnly { entry.build(classCount: classCount, input: shape) }
+        var options = ModelOptions(classCount: classCount, input: shape)
+        // A file of ConvZoo's says; published weights (no ConvZoo metadata) get what the reference sets for them.
+        options.transformInput = file.metadata[WeightFile.MetadataKey.transformInput].map { $0 == "true" }
+            ?? (entry.publishedWeightsTransformInput && file.metadata[WeightFile.MetadataKey.architecture] == nil)
+        let module = GlobalRandom.shapesOnly { entry.build(options) }
         try checkLayers(module, entry, shape)
         if classes != nil {
             // Built without random draws; a replaced head needs real initial weights.
@@ -63,7 +66,7 @@ public enum Zoo {
                                        replaceClassifier: classes != nil)
         let labels = file.metadata[WeightFile.MetadataKey.labels].flatMap(LabelSet.init(json:))
         let preprocessing = file.metadata[WeightFile.MetadataKey.preprocessing].flatMap(Preprocessing.init(json:))
-        return ZooModel(entry: entry, module: module, input: shape, classCount: classCount, metadata: file.metadata,
+        return ZooModel(entry: entry, module: module, options: options, metadata: file.metadata,
                         labels: labels?.names.count == classCount ? labels : nil, preprocessing: preprocessing, note: note?.message)
     }
 

@@ -8,12 +8,14 @@ public final class ZooModel {
     public let entry: ModelEntry
     /// The network itself, with PyTorch state_dict names.
     public let module: Module
+    /// What the model was built for: classes, input [C, H, W], switches.
+    public let options: ModelOptions
     /// The input [C, H, W] the model was built for.
-    public let input: [Int]
+    public var input: [Int] { options.input }
     /// The metadata of the weight file it was loaded from (empty for a fresh model).
     public let metadata: [String: String]
     /// The number of classes the classifier scores.
-    public let classCount: Int
+    public var classCount: Int { options.classCount }
     /// Class names given with the weights, by `setLabels`, or by training; nil when none were.
     public internal(set) var givenLabels: LabelSet?
     /// How an image becomes this model's input.
@@ -24,11 +26,11 @@ public final class ZooModel {
     /// One line about the load to tell a user (a replaced classifier), or nil.
     public let note: String?
 
-    init(entry: ModelEntry, module: Module, input: [Int], classCount: Int, metadata: [String: String], labels: LabelSet?,
+    init(entry: ModelEntry, module: Module, options: ModelOptions, metadata: [String: String], labels: LabelSet?,
          preprocessing: Preprocessing?, note: String?) {
-        (self.entry, self.module, self.input, self.classCount, self.metadata) = (entry, module, input, classCount, metadata)
+        (self.entry, self.module, self.options, self.metadata) = (entry, module, options, metadata)
         (self.givenLabels, self.note) = (labels, note)
-        self.preprocessing = preprocessing ?? entry.preprocessing(for: input)
+        self.preprocessing = preprocessing ?? entry.preprocessing(for: options.input)
         preprocessingIsGiven = preprocessing != nil
         ShapeCheck.name(module)
     }
@@ -123,6 +125,7 @@ public final class ZooModel {
                         WeightFile.MetadataKey.input: input.map(String.init).joined(separator: "x"),
                         WeightFile.MetadataKey.preprocessing: preprocessing.json]
         if let givenLabels { metadata[WeightFile.MetadataKey.labels] = givenLabels.json }
+        if options.transformInput { metadata[WeightFile.MetadataKey.transformInput] = "true" }
         return metadata
     }
 

@@ -160,6 +160,7 @@ public final class Lambda: Module {
 }
 
 public func ReLU() -> Lambda { Lambda("ReLU", relu) }
+public func ReLU6() -> Lambda { Lambda("ReLU6", relu6) }
 public func Sigmoid() -> Lambda { Lambda("Sigmoid", sigmoid) }
 public func Tanh() -> Lambda { Lambda("Tanh", tanh) }
 public func SiLU() -> Lambda { Lambda("SiLU", silu) }

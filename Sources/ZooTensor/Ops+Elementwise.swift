@@ -39,6 +39,12 @@ public func relu(_ x: Variable) -> Variable {
     }
 }
 
+/// min(max(x, 0), 6) (MobileNet's ReLU6); the gradient passes where 0 < x < 6, as PyTorch's
+/// hardtanh backward.
+public func relu6(_ x: Variable) -> Variable {
+    unary(x, { Swift.min(Swift.max($0, 0), 6) }, derivative: { x, _ in x > 0 && x < 6 ? 1 : 0 })
+}
+
 public func sigmoid(_ x: Variable) -> Variable {
     unary(x, { 1 / (1 + expf(-$0)) }, derivative: { _, y in y * (1 - y) })
 }

@@ -9,6 +9,8 @@ public enum WeightFile {
     public enum MetadataKey {
         public static let architecture = "architecture", classCount = "class_count", input = "input"
         public static let labels = "labels", preprocessing = "preprocessing"
+        /// "true" when the model re-normalises its input as Google's Inception weights expect.
+        public static let transformInput = "transform_input"
     }
 
     /// The tensors and metadata of a safetensors file or a PyTorch checkpoint.

@@ -3,13 +3,19 @@ import ConvZoo
 
 extension ZooCommand {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every model name with its parameter count.")
+        static let configuration = CommandConfiguration(abstract: "List every model name with its parameter count, by family.")
 
         func run() {
             let models = Zoo.models
             let width = models.map(\.name.count).max() ?? 0
-            for (name, parameters) in models {
-                print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + grouped(parameters).leftPadded(14) + " params")
+            var families: [String] = []
+            for entry in ModelRegistry.entries where !families.contains(entry.family) { families.append(entry.family) }
+            for family in families {
+                print(family)
+                for (entry, model) in zip(ModelRegistry.entries, models) where entry.family == family {
+                    print("  " + model.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                          + grouped(model.parameters).leftPadded(14) + " params")
+                }
             }
         }
     }

@@ -36,9 +36,13 @@ final class CLITests: XCTestCase {
         let result = try run(["list"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n")
-        XCTAssertEqual(lines.count, 46)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("resnet50 ") && $0.contains("25,557,032") })
-        XCTAssertTrue(lines.contains { $0.hasPrefix("densenet_bc_100 ") })
+        let models = lines.filter { $0.hasPrefix("  ") }, families = lines.filter { !$0.hasPrefix(" ") }
+        XCTAssertEqual(models.count, 54)
+        XCTAssertEqual(families, ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "SqueezeNet", "MobileNet", "ResNet",
+                                  "SENet", "DenseNet"])
+        XCTAssertTrue(models.contains { $0.hasPrefix("  resnet50 ") && $0.contains("25,557,032") })
+        let resnet = try XCTUnwrap(lines.firstIndex(of: "ResNet")), senet = try XCTUnwrap(lines.firstIndex(of: "SENet"))
+        XCTAssertTrue(lines[resnet ..< senet].contains { $0.hasPrefix("  resnext50_32x4d ") && $0.contains("25,028,904") })
     }
 
     func testSummaryJSONHasIntegerTotalsAndLayers() throws {

@@ -52,6 +52,14 @@ final class ParityTests: XCTestCase {
             for ((name, a), (_, b)) in zip(original.tensors, copy.tensors) where a.scalars.map(\.bitPattern) != b.scalars.map(\.bitPattern) {
                 XCTFail("\(model): \(name) differs after saving")
             }
+            // …and, run from ConvZoo's own file (its metadata now decides the options, such as
+            // Inception v3's transform_input), give the same outputs.
+            let savedOut = "\(folder)/out-convzoo.safetensors"
+            let rerun = try CLITests.run(["forward", "--model", model, "--weights", saved, "--input", "\(folder)/io.safetensors", "--output", savedOut])
+            XCTAssertEqual(rerun.status, 0, "\(model) convzoo.safetensors: \(rerun.stderr)")
+            if rerun.status == 0 {
+                XCTAssertEqual(try SafeTensors.read(savedOut)["output"], outputs["weights.safetensors"], "\(model): ConvZoo's file gives other outputs")
+            }
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GoogLeNet
 import XCTest
 import ZooModels
 import ZooNN
@@ -28,11 +27,11 @@ final class ModelRunTests: XCTestCase {
         let before = parameters.map(\.variable.value)
         let optimizer = SGD(parameters.map(\.variable), learningRate: 0.01, momentum: 0.9)
         var loss: Variable
-        if let googlenet = model as? GoogLeNet {
-            let (main, auxiliary) = googlenet.forwardWithAuxiliary(images)
-            XCTAssertEqual(auxiliary.count, 2, "googlenet: auxiliary heads in training")
+        if let network = model as? AuxiliaryClassifiers {
+            let (main, auxiliary) = network.forwardWithAuxiliary(images)
+            XCTAssertEqual(auxiliary.count, entry.optionalModules.count, "\(entry.name): auxiliary heads in training")
             loss = crossEntropy(main, targets: labels)
-            for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: labels), by: 0.3) }
+            for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: labels), by: network.auxiliaryLossWeight) }
         } else {
             loss = crossEntropy(model(images), targets: labels)
         }

@@ -22,10 +22,18 @@ final class RegistryTests: XCTestCase {
             "googlenet": 6_624_904, "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
             "resnet101": 44_549_160, "resnet152": 60_192_808, "densenet121": 7_978_856, "densenet169": 14_149_480,
             "densenet201": 20_013_928, "resnetv2_50": 25_549_352, "seresnet50": 28_088_024, "lenet5": 61_706,
+            "resnext50_32x4d": 25_028_904, "resnext101_32x8d": 88_791_336, "wide_resnet50_2": 68_883_240,
+            "wide_resnet101_2": 126_886_696, "squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496, "mobilenet_v2": 3_504_872,
+            "inception_v3": 23_834_568,
         ]
         for (name, count) in expected.sorted(by: { $0.key < $1.key }) {
             XCTAssertEqual(try build(name).parameterCount, count, name)
         }
+        // torchvision's inception_v3 carries its auxiliary head (AuxLogits) in the state_dict.
+        let inception = ModelRegistry.entry("inception_v3")!
+        var options = inception.defaultOptions
+        options.auxiliaryHeads = true
+        XCTAssertEqual(GlobalRandom.shapesOnly { inception.build(options) }.parameterCount, 27_161_264)
         XCTAssertEqual(Double(try build("resnet20").parameterCount) / 1e6, 0.27, accuracy: 0.005)
         XCTAssertEqual(Double(try build("resnet56").parameterCount) / 1e6, 0.85, accuracy: 0.005)
         XCTAssertEqual(try build("plain56").parameterCount, try build("resnet56").parameterCount,
@@ -37,7 +45,7 @@ final class RegistryTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         let references = json["keys"] as! [String: [[Any]]]
         let counts = json["params"] as! [String: Int]
-        XCTAssertEqual(references.count, 20)
+        XCTAssertEqual(references.count, 28)
         for (name, reference) in references.sorted(by: { $0.key < $1.key }) {
             let model = try build(name)
             let ours = model.stateEntries().map { "\($0.key) \($0.tensor.shape)" }
@@ -48,12 +56,14 @@ final class RegistryTests: XCTestCase {
     }
 
     func testMultiplyAccumulatesMatchTorchvision() throws {
-        // torchvision's published GFLOPS (multiply-accumulates of convs and linear layers) at 224×224.
+        // torchvision's published GFLOPS (multiply-accumulates of convs and linear layers) at each model's input size.
         let expected: [String: Double] = [
             "alexnet": 0.714, "vgg16": 15.47, "googlenet": 1.498, "resnet18": 1.814, "resnet50": 4.089, "densenet121": 2.834,
+            "resnext50_32x4d": 4.23, "resnext101_32x8d": 16.414, "wide_resnet50_2": 11.398, "wide_resnet101_2": 22.753,
+            "squeezenet1_0": 0.819, "squeezenet1_1": 0.349, "mobilenet_v2": 0.301, "inception_v3": 5.713,
         ]
         for (name, giga) in expected.sorted(by: { $0.key < $1.key }) {
-            let macs = Double(try build(name).summary(input: [3, 224, 224]).macs) / 1e9
+            let macs = Double(try build(name).summary(input: ModelRegistry.entry(name)!.defaultInput).macs) / 1e9
             XCTAssertEqual(macs, giga, accuracy: giga * 0.01, name)
         }
     }

@@ -160,7 +160,7 @@ final class PyTorchParityTests: XCTestCase {
 
     func testActivationsMatchPyTorch() throws {
         let ops: [String: (Variable) -> Variable] = [
-            "unary_relu": relu, "unary_sigmoid": sigmoid, "unary_tanh": tanh, "unary_silu": silu,
+            "unary_relu": relu, "unary_relu6": relu6, "unary_sigmoid": sigmoid, "unary_tanh": tanh, "unary_silu": silu,
             "softmax_0": { softmax($0) }, "softmax_1": { softmax($0) },
             "log_softmax_0": { logSoftmax($0) }, "log_softmax_1": { logSoftmax($0) },
         ]
