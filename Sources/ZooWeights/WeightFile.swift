@@ -9,7 +9,7 @@ public enum WeightFile {
     public enum MetadataKey {
         public static let architecture = "architecture", classCount = "class_count", input = "input"
         public static let labels = "labels", preprocessing = "preprocessing"
-        /// "true" when the model re-normalises its input as Google's Inception weights expect.
+        /// "true" when the model re-normalises its input the way its published weights expect (ModelOptions.transformInput).
         public static let transformInput = "transform_input"
     }
 
