@@ -23,8 +23,8 @@ exit 0 when max|diff| <= 1e-4 * max(1, max|output|), else exit 1. --input and --
 shapes found in the io file.
 
 References: torchvision.models (weights=None) for alexnet, vgg*, googlenet, resnet18..152,
-densenet121..201, resnext*, wide_resnet*, squeezenet1_0/1_1, mobilenet_v2 and inception_v3 (transform_input
-on, as for torchvision's published weights); timm.create_model(pretrained=False) for resnetv2_* and
+densenet121..201, resnext*, wide_resnet*, squeezenet1_0/1_1, mobilenet_v2, inception_v3 (googlenet and
+inception_v3 with transform_input on, as for torchvision's published weights); timm.create_model(pretrained=False) for resnetv2_* and
 seresnet* -- when timm cannot be imported (or with --reference-fallback) modules written here with timm's
 layout are used instead; the CIFAR nets and lenet5 are defined here (ConvZoo builds them the same way).
 The safetensors reader and writer are hand-written (no safetensors package needed).
@@ -582,13 +582,14 @@ def build_model(name, in_channels, hw, num_classes, force_fallback=False):
     global _fallback_announced
     if name in TORCHVISION:
         import torchvision.models as tvm
+        # googlenet and inception_v3 as torchvision builds them for its published weights: transform_input on
+        # (ConvZoo turns it on for a checkpoint without ConvZoo metadata), in channels 3 only; the auxiliary heads
+        # run in training only, so they are left out.
         if name == "googlenet":
-            model = tvm.googlenet(weights=None, num_classes=num_classes, aux_logits=False, transform_input=False,
+            model = tvm.googlenet(weights=None, num_classes=num_classes, aux_logits=False, transform_input=in_channels == 3,
                                   init_weights=True)
         elif name == "inception_v3":
-            # As torchvision builds it for its published weights: transform_input on (ConvZoo turns it on for a
-            # checkpoint without ConvZoo metadata); the auxiliary head runs in training only, so it is left out.
-            model = tvm.inception_v3(weights=None, num_classes=num_classes, aux_logits=False, transform_input=True,
+            model = tvm.inception_v3(weights=None, num_classes=num_classes, aux_logits=False, transform_input=in_channels == 3,
                                      init_weights=True)
         else:
             model = getattr(tvm, name)(weights=None, num_classes=num_classes)

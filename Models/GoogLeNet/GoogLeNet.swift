@@ -59,13 +59,17 @@ public let googLeNetBlocks: [(name: String, widths: InceptionWidths)] = [
 /// are built and `forwardWithAuxiliary` returns their logits in training mode.
 public final class GoogLeNet: Module, AuxiliaryClassifiers {
     public let hasAuxiliaryHeads: Bool
+    /// torchvision's `transform_input` (on for its pretrained weights): see `imageNetToHalfNormalisation`.
+    public let transformInput: Bool
     /// torchvision's training script weights each auxiliary loss by 0.3.
     public let auxiliaryLossWeight: Float = 0.3
     /// The feature trunk, in order: stem convs and pools, then the Inception blocks.
     let trunk: [String]
 
-    public init(classCount: Int = 1000, inputChannels: Int = 3, auxiliaryHeads: Bool = false, dropout: Float = 0.2) {
-        hasAuxiliaryHeads = auxiliaryHeads
+    public init(classCount: Int = 1000, inputChannels: Int = 3, auxiliaryHeads: Bool = false, transformInput: Bool = false,
+                dropout: Float = 0.2) {
+        precondition(!transformInput || inputChannels == 3, "transform_input re-normalises three ImageNet channels")
+        (hasAuxiliaryHeads, self.transformInput) = (auxiliaryHeads, transformInput)
         var trunk = ["conv1", "maxpool1", "conv2", "conv3", "maxpool2"]
         for (name, _) in googLeNetBlocks {
             if name == "inception4a" { trunk.append("maxpool3") }
@@ -96,19 +100,20 @@ public final class GoogLeNet: Module, AuxiliaryClassifiers {
         initialiseLikeTorchvision()
     }
 
-    /// Convs and linear layers: N(0, 0.01²) truncated to ±2σ; batch norm 1 and 0.
+    /// Convs and linear layers: N(0, 0.01²) truncated to ±2 (torchvision's bounds are absolute:
+    /// at this σ nothing is cut); batch norm 1 and 0.
     func initialiseLikeTorchvision() {
         for (_, module) in namedModules() {
             let weight = (module as? Conv2d)?.weight ?? (module as? Linear)?.weight
             guard let weight else { continue }
-            weight.value = Init.truncatedNormal(weight.shape, std: 0.01, using: &GlobalRandom.generator)
+            weight.value = Init.truncatedNormal(weight.shape, std: 0.01, bound: 2 / 0.01, using: &GlobalRandom.generator)
             if let bias = (module as? Linear)?.bias { bias.value = Tensor(zeros: bias.shape) }
         }
     }
 
     /// The class logits, and in training mode with auxiliary heads also [aux1, aux2] logits.
     public func forwardWithAuxiliary(_ input: Variable) -> (logits: Variable, auxiliary: [Variable]) {
-        var x = input
+        var x = transformInput ? imageNetToHalfNormalisation(input) : input
         var auxiliary: [Variable] = []
         for name in trunk {
             x = child(name)!(x)

@@ -163,7 +163,7 @@ public final class InceptionV3: Module, AuxiliaryClassifiers {
     }
 
     /// Convs and linear layers N(0, σ²) truncated to ±2 (σ = 0.1; 0.01 for the auxiliary head's
-    /// 5×5 conv, 0.001 for its linear layer); batch norm 1 and 0; linear biases 0.
+    /// 5×5 conv, 0.001 for its linear layer); batch norm 1 and 0; biases as PyTorch initialises them.
     func initialiseLikeTorchvision() {
         for (path, module) in namedModules() {
             let std: Float = path == "AuxLogits.conv1.conv" ? 0.01 : path == "AuxLogits.fc" ? 0.001 : 0.1
@@ -171,24 +171,13 @@ public final class InceptionV3: Module, AuxiliaryClassifiers {
                 conv.weight.value = Init.truncatedNormal(conv.weight.shape, std: std, bound: 2 / std, using: &GlobalRandom.generator)
             } else if let fc = module as? Linear {
                 fc.weight.value = Init.truncatedNormal(fc.weight.shape, std: std, bound: 2 / std, using: &GlobalRandom.generator)
-                if let bias = fc.bias { bias.value = Tensor(zeros: bias.shape) }
             }
         }
     }
 
-    /// torchvision's `_transform_input`: x·(std_c / 0.5) + (mean_c − 0.5) / 0.5 per channel.
-    func transformed(_ input: Variable) -> Variable {
-        guard transformInput else { return input }
-        // In double precision, then rounded once, as PyTorch does with Python's float constants.
-        let mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225]
-        let scale = Tensor(shape: [1, 3, 1, 1], scalars: std.map { Float($0 / 0.5) })
-        let shift = Tensor(shape: [1, 3, 1, 1], scalars: mean.map { Float(($0 - 0.5) / 0.5) })
-        return input * Variable(scale) + Variable(shift)
-    }
-
     /// The class logits, and in training mode with the auxiliary head its logits too.
     public func forwardWithAuxiliary(_ input: Variable) -> (logits: Variable, auxiliary: [Variable]) {
-        var x = transformed(input)
+        var x = transformInput ? imageNetToHalfNormalisation(input) : input
         var auxiliary: [Variable] = []
         for name in trunk {
             x = child(name)!(x)

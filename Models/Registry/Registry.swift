@@ -113,8 +113,9 @@ public enum ModelRegistry {
                 vgg(depth: depth, batchNorm: true, classCount: $0.classCount, inputChannels: $0.input[0])
             })
         }
-        all.append(entry("googlenet", "GoogLeNet", imageNet, classifier: ["fc", "aux1.fc2", "aux2.fc2"], optional: ["aux1", "aux2"]) {
-            GoogLeNet(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHeads: $0.auxiliaryHeads)
+        all.append(entry("googlenet", "GoogLeNet", imageNet, classifier: ["fc", "aux1.fc2", "aux2.fc2"], optional: ["aux1", "aux2"],
+                         transformInput: true) {
+            GoogLeNet(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHeads: $0.auxiliaryHeads, transformInput: $0.transformInput)
         })
         all.append(entry("inception_v3", "Inception", [3, 299, 299], preprocessing: .inceptionV3, classifier: ["fc", "AuxLogits.fc"],
                          optional: ["AuxLogits"], transformInput: true, rule: { input in
@@ -209,10 +210,13 @@ extension ModelRegistry {
     /// Whether the blocks of a depth-series kind have shortcuts.
     public static func depthSeriesHasShortcuts(_ kind: String) -> Bool { kind != CIFARNetKind.plain.rawValue }
 
+    /// Whether the depth series has networks of `depth` layers: 6n + 2, n ≥ 1.
+    public static func depthSeriesHas(depth: Int) -> Bool { depth >= 8 && (depth - 2) % 6 == 0 }
+
     /// A CIFAR-style network of `kind` with `depth` = 6n + 2 layers for `options`, or nil when
     /// the kind is unknown or the depth is not of that form.
     public static func depthSeriesNetwork(kind: String, depth: Int, options: ModelOptions) -> Module? {
-        guard let kind = CIFARNetKind(rawValue: kind), depth >= 8, (depth - 2) % 6 == 0 else { return nil }
+        guard let kind = CIFARNetKind(rawValue: kind), depthSeriesHas(depth: depth) else { return nil }
         return cifarResNet(depth: depth, kind: kind, classCount: options.classCount, inputChannels: options.input[0],
                            zeroInitResidual: options.zeroInitResidual)
     }

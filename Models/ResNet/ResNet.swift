@@ -30,6 +30,7 @@ public func resnet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3, g
     guard let (kind, depths) = resNetConfigurations[depth] else {
         preconditionFailure("ResNet depth must be one of \(resNetConfigurations.keys.sorted()), not \(depth)")
     }
+    precondition(kind == .bottleneck || (groups == 1 && widthPerGroup == 64), "basic blocks have one group of 64 per stage width")
     var layers: [(String, Module)] = [
         ("conv1", Conv2d(inputChannels, 64, kernel: 7, stride: 2, padding: 3, bias: false)),
         ("bn1", BatchNorm(64, appliesReLU: true)),

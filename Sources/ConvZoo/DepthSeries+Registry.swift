@@ -6,12 +6,10 @@ extension DepthSeries {
     /// unknown kind.
     public static func named(_ kind: String) -> DepthSeries? {
         guard kinds.contains(kind) else { return nil }
-        return DepthSeries(kind: kind, hasShortcuts: ModelRegistry.depthSeriesHasShortcuts(kind)) { depth, classCount, channels, zeroInit in
+        return DepthSeries(kind: kind, hasShortcuts: ModelRegistry.depthSeriesHasShortcuts(kind),
+                           hasDepth: ModelRegistry.depthSeriesHas(depth:)) { depth, classCount, channels, zeroInit in
             let options = ModelOptions(classCount: classCount, input: [channels, 32, 32], zeroInitResidual: zeroInit)
-            guard let network = ModelRegistry.depthSeriesNetwork(kind: kind, depth: depth, options: options) else {
-                preconditionFailure("\(kind)-\(depth): the depth experiment checks depths (6n + 2) before it builds")
-            }
-            return network
+            return ModelRegistry.depthSeriesNetwork(kind: kind, depth: depth, options: options)!
         }
     }
 }

@@ -19,17 +19,20 @@ extension Zoo {
         return nil
     }
 
-    /// The shipped weight files, in the order of `Weights/DEFAULT` (the first is the default
-    /// model), with the architecture each holds.
-    public static var shippedWeights: [(path: String, architecture: String)] {
+    /// The shipped weight files that are there, in the order of `Weights/DEFAULT` (the first is
+    /// the default model), with the architecture each holds. A listed file that is there but
+    /// cannot be read, or names no architecture, is an error.
+    public static func shippedWeights() throws -> [(path: String, architecture: String)] {
         guard let folder = weightsFolder,
               let text = try? String(contentsOfFile: folder + "/DEFAULT", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        return try text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            .compactMap { line in
-                let path = (folder as NSString).appendingPathComponent(line)
-                guard let file = try? SafeTensors.read(path),
-                      let architecture = file.metadata[WeightFile.MetadataKey.architecture] else { return nil }
+            .map { (folder as NSString).appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+            .map { path in
+                guard let architecture = try SafeTensors.read(path).metadata[WeightFile.MetadataKey.architecture] else {
+                    throw ZooError("the shipped weight file '\(path)' does not name its architecture")
+                }
                 return (path, architecture)
             }
     }
@@ -37,7 +40,7 @@ extension Zoo {
     /// The shipped weights for the model `name` (any model when nil: the default one), or an
     /// error that says how to give weights.
     public static func shippedWeights(for name: String?) throws -> String {
-        let shipped = shippedWeights
+        let shipped = try shippedWeights()
         if let name {
             if let match = shipped.first(where: { $0.architecture == name }) { return match.path }
             throw ZooError("no weights for \(name) are shipped here (\(shipped.isEmpty ? "none are" : "only for " + shipped.map(\.architecture).joined(separator: ", "))); pass --weights FILE: a safetensors file, or a PyTorch .pth such as torchvision's, which loads as it is")

@@ -3,9 +3,10 @@ import Foundation
 /// ConvZoo's front door: the models it knows, and `load`, which builds one by name and fills
 /// it with weights — `Zoo.load("resnet50", weights: "resnet50.pth", classes: 10)`.
 public enum Zoo {
-    /// Every registry name with its parameter count (at the model's default classes and input).
-    public static var models: [(name: String, parameters: Int)] {
-        ModelRegistry.entries.map { entry in (entry.name, GlobalRandom.shapesOnly { entry.build() }.parameterCount) }
+    /// Every registry name with its family and parameter count (at the model's default classes
+    /// and input; each model is built without weights to count them).
+    public static var models: [(name: String, family: String, parameters: Int)] {
+        ModelRegistry.entries.map { entry in (entry.name, entry.family, GlobalRandom.shapesOnly { entry.build() }.parameterCount) }
     }
 
     /// The registry entry `name`, or an error that suggests the closest known name.
@@ -52,8 +53,8 @@ public enum Zoo {
         if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
         var options = ModelOptions(classCount: classCount, input: shape)
         // A file of ConvZoo's says; published weights (no ConvZoo metadata) get what the reference sets for them.
-        options.transformInput = file.metadata[WeightFile.MetadataKey.transformInput].map { $0 == "true" }
-            ?? (entry.publishedWeightsTransformInput && file.metadata[WeightFile.MetadataKey.architecture] == nil)
+        options.transformInput = shape[0] == 3 && (file.metadata[WeightFile.MetadataKey.transformInput].map { $0 == "true" }
+            ?? (entry.publishedWeightsTransformInput && file.metadata[WeightFile.MetadataKey.architecture] == nil))
         let module = GlobalRandom.shapesOnly { entry.build(options) }
         try checkLayers(module, entry, shape)
         if classes != nil {

@@ -98,7 +98,7 @@ public final class ZooModel {
     /// become the results' `file`.
     public func classify(_ images: [Image], names: [String]? = nil, top: Int = 5) throws -> [Classification] {
         let names = names ?? images.indices.map { "image \($0 + 1)" }
-        precondition(names.count == images.count, "one name per image")
+        guard names.count == images.count else { throw ZooError("\(images.count) images were given with \(names.count) names") }
         let inputs = try zip(images, names).map { try inputTensor(for: $0, name: $1) }
         return try classify(inputs: inputs, names: names, top: top)
     }
@@ -106,9 +106,12 @@ public final class ZooModel {
     /// The `top` most probable classes of each preprocessed input [C, H, W] (see
     /// `inputTensor(for:)`), in one batch.
     public func classify(inputs: [Tensor], names: [String], top: Int = 5) throws -> [Classification] {
-        precondition(names.count == inputs.count, "one name per input")
-        guard !inputs.isEmpty else { return [] }
+        guard names.count == inputs.count else { throw ZooError("\(inputs.count) inputs were given with \(names.count) names") }
         guard top >= 1 else { throw ZooError("top must be at least 1, got \(top)") }
+        if let (name, x) = zip(names, inputs).first(where: { $0.1.shape != input }) {
+            throw ZooError("'\(name)' is a \(x.shape) input, but \(self.name) takes \(input)")
+        }
+        guard !inputs.isEmpty else { return [] }
         let batch = Tensor(shape: [inputs.count] + input, scalars: inputs.flatMap(\.scalars))
         let probabilities = try probabilities(batch)
         return zip(names, probabilities.topK(top)).enumerated().map { row, item in

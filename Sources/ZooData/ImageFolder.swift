@@ -22,28 +22,41 @@ extension ImageDataset {
         for (label, name) in classes.enumerated() {
             files += Image.files(in: folder + "/" + name).map { ($0, label) }
         }
-        // [C, H, W] planes per file, or the reason it could not be read; filled in parallel.
+        guard !files.isEmpty else { throw ZooError("'\(folder)' holds no readable PNG or JPEG images") }
+        // Each file's [C, H, W] planes go straight to its slot; a few workers (each holds one
+        // decoded full-size image at a time) take the files in turn.
         let plane = size.0 * size.1, imageSize = channels * plane
-        let decoded = UnsafeMutableBufferPointer<Result<[UInt8], Error>?>.allocate(capacity: files.count)
-        decoded.initialize(repeating: nil)
-        defer { decoded.deinitialize(); decoded.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            decoded[index] = Result {
-                let image = try Image.read(files[index].path, gray: channels == 1, maximumPixels: maximumPixels)
-                    .resized(width: size.1, height: size.0)
-                var planes = [UInt8](repeating: 0, count: imageSize)
-                for c in 0..<channels { for i in 0..<plane { planes[c * plane + i] = image.pixels[i * channels + c] } }
-                return planes
+        var pixels = [UInt8](repeating: 0, count: files.count * imageSize)
+        var failures = [String?](repeating: nil, count: files.count)
+        let workers = min(files.count, ProcessInfo.processInfo.activeProcessorCount, 8)
+        pixels.withUnsafeMutableBufferPointer { target in
+            failures.withUnsafeMutableBufferPointer { failed in
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for index in stride(from: worker, to: files.count, by: workers) {
+                        do {
+                            let image = try Image.read(files[index].path, gray: channels == 1, maximumPixels: maximumPixels)
+                                .resized(width: size.1, height: size.0)
+                            let slot = index * imageSize
+                            for c in 0..<channels { for i in 0..<plane { target[slot + c * plane + i] = image.pixels[i * channels + c] } }
+                        } catch {
+                            failed[index] = "\(error)"
+                        }
+                    }
+                }
             }
         }
-        var pixels: [UInt8] = [], labels: [Int] = [], problems: [String] = []
-        pixels.reserveCapacity(files.count * imageSize)
-        for (index, file) in files.enumerated() {
-            switch decoded[index]! {
-            case .success(let planes): pixels += planes; labels.append(file.label)
-            case .failure(let error): problems.append("\(error)")
+        // Close the gaps the unreadable files left, in place.
+        var labels: [Int] = [], problems: [String] = [], kept = 0
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for (index, file) in files.enumerated() {
+                if let problem = failures[index] { problems.append(problem); continue }
+                if kept != index { (base + kept * imageSize).update(from: base + index * imageSize, count: imageSize) }
+                labels.append(file.label)
+                kept += 1
             }
         }
+        pixels.removeLast((files.count - kept) * imageSize)
         guard !labels.isEmpty else { throw ZooError("'\(folder)' holds no readable PNG or JPEG images") }
         return (ImageDataset(name: folder, shape: [channels, size.0, size.1], pixels: pixels, labels: labels, classNames: classes), problems)
     }

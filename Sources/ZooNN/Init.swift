@@ -43,7 +43,8 @@ public enum Init {
         return .randomNormal(shape, std: gain * (2 / Float(fanIn + fanOut)).squareRoot(), using: &rng)
     }
 
-    /// N(0, std²) truncated to ±`bound`·std by redrawing (torchvision's GoogLeNet uses ±2σ).
+    /// N(0, std²) truncated to ±`bound`·std by redrawing. (PyTorch's `trunc_normal_(a:, b:)`
+    /// takes absolute bounds: pass `bound: b / std`.)
     public static func truncatedNormal(_ shape: [Int], std: Float, bound: Float = 2, using rng: inout Xoshiro256) -> Tensor {
         var t = Tensor(zeros: shape)
         if GlobalRandom.shapesOnly { return t }

@@ -1,3 +1,4 @@
+import Foundation
 import ZooTensor
 
 /// What happens when a layer is handed an input it cannot take (wrong channel count, a
@@ -13,18 +14,27 @@ public enum ShapeCheck {
         for (path, module) in model.namedModules() { names[ObjectIdentifier(module)] = path.isEmpty ? "(model)" : path }
     }
 
-    /// While a probe runs: the first problem met (then every later layer passes its input on).
-    nonisolated(unsafe) static var probe: (running: Bool, problem: String?) = (false, nil)
+    /// A shape probe under way on one thread: the first problem it met.
+    final class Probe { var problem: String? }
+    static let probeKey = "convzoo.ShapeCheck.probe"
+
+    /// The probe running on this thread, if any (other threads' forward passes are untouched).
+    static var probe: Probe? { Thread.current.threadDictionary[probeKey] as? Probe }
 
     /// The first problem a forward pass of one zero input of `input` [C, H, W] meets in
     /// `model`, as the sentence `failure` would get, or nil when every layer takes its input.
-    /// Nothing stops the program: after a problem each layer hands its input on unchanged.
+    /// Nothing stops the program: after a problem each layer hands its input on unchanged, and
+    /// no inference fusion runs (it would fold the weights for nothing).
     public static func problem(in model: Module, input: [Int]) -> String? {
         name(model)
         let wasTraining = model.isTraining
         model.eval()
-        probe = (true, nil)
-        defer { probe = (false, nil); model.train(wasTraining) }
+        let probe = Probe()
+        Thread.current.threadDictionary[probeKey] = probe
+        defer {
+            Thread.current.threadDictionary[probeKey] = nil
+            model.train(wasTraining)
+        }
         _ = GradMode.withoutGrad { model(Variable(Tensor(zeros: [1] + input))) }
         return probe.problem
     }
@@ -33,7 +43,7 @@ public enum ShapeCheck {
         let name = names[ObjectIdentifier(module)].map { "layer '\($0)' (\(module.kindName))" } ?? module.kindName
         let size = input.dropFirst().map(String.init).joined(separator: "×")
         let sentence = "\(name) cannot take an input of size \(size): \(problem)"
-        guard probe.running else { failure(sentence) }
+        guard let probe else { failure(sentence) }
         if probe.problem == nil { probe.problem = sentence }
     }
 }

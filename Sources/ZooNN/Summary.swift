@@ -79,7 +79,7 @@ extension Module {
 
     /// Calls `forward`, noting the output when a summary is being traced.
     func traced(_ input: Variable) -> Variable {
-        if ShapeCheck.probe.problem != nil { return input }
+        if ShapeCheck.probe?.problem != nil { return input }
         if let problem = inputProblem(input.shape) {
             ShapeCheck.fail(self, input: input.shape, problem)
             return input

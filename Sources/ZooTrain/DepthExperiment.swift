@@ -10,12 +10,14 @@ public struct DepthSeries {
     public var kind: String
     /// Whether its blocks have shortcuts (plain networks have none: the paper's degradation).
     public var hasShortcuts: Bool
-    /// The network of `depth` layers for `classCount` classes and `inputChannels` channels;
-    /// `zeroInitResidual` starts every residual branch at zero.
+    /// Whether the kind has a network of this depth.
+    public var hasDepth: (Int) -> Bool
+    /// The network of `depth` layers (one `hasDepth` accepts) for `classCount` classes and
+    /// `inputChannels` channels; `zeroInitResidual` starts every residual branch at zero.
     public var build: (_ depth: Int, _ classCount: Int, _ inputChannels: Int, _ zeroInitResidual: Bool) -> Module
 
-    public init(kind: String, hasShortcuts: Bool, build: @escaping (Int, Int, Int, Bool) -> Module) {
-        (self.kind, self.hasShortcuts, self.build) = (kind, hasShortcuts, build)
+    public init(kind: String, hasShortcuts: Bool, hasDepth: @escaping (Int) -> Bool, build: @escaping (Int, Int, Int, Bool) -> Module) {
+        (self.kind, self.hasShortcuts, self.hasDepth, self.build) = (kind, hasShortcuts, hasDepth, build)
     }
 }
 
@@ -85,6 +87,11 @@ public struct DepthExperiment {
         var parameters: [String: Int] = [:]
         let (mean, std) = train.channelStatistics()
         for network in series {
+            for depth in depths where !network.hasDepth(depth) {
+                throw ZooError("there is no \(network.kind) network of depth \(depth)")
+            }
+        }
+        for network in series {
             let kind = network.kind
             for depth in depths {
                 let name = Self.name(kind, depth)
@@ -106,19 +113,15 @@ public struct DepthExperiment {
                     if run.canResume { run = freshRun() }
                 }
                 log("\(name): \(parameters[name]!) parameters")
-                var failure: Error?
                 run.epochFinished = { record in
                     let row = Row(kind: kind, depth: depth, epoch: record.epoch, trainError: 1 - record.trainAccuracy,
                                   testError: 1 - record.validation.top1, seconds: record.seconds)
                     rows.append(row)
-                    do {
-                        try AtomicFile.write(([Row.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: resultsPath)
-                    } catch { failure = error }
+                    try AtomicFile.write(([Row.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: resultsPath)
                     log(String(format: "%@ epoch %d/%d: train error %.2f%%, test error %.2f%%, %.0fs", name, record.epoch, epochs,
                                row.trainError * 100, row.testError * 100, row.seconds))
                 }
                 try run.run()
-                if let failure { throw failure }
             }
         }
         try writeReport(rows: rows, parameters: parameters, folder: folder, trainCount: train.count, testName: test.name)

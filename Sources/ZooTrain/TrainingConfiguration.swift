@@ -1,5 +1,6 @@
 import ZooData
 import ZooNN
+import ZooTensor
 
 public enum OptimizerKind: String, CaseIterable { case sgd, adam, adamw }
 public enum ScheduleKind: String, CaseIterable { case cosine, step, constant }
@@ -22,6 +23,19 @@ public struct TrainingConfiguration {
     public var seed: UInt64 = 0
 
     public init() {}
+
+    /// Throws the first setting that cannot train, as one sentence.
+    public func validate() throws {
+        func check(_ ok: Bool, _ sentence: @autoclosure () -> String) throws { if !ok { throw ZooError(sentence()) } }
+        try check(epochs >= 1, "the recipe's epochs must be at least 1, got \(epochs)")
+        try check(batchSize >= 1, "the recipe's batch size must be at least 1, got \(batchSize)")
+        try check(learningRate > 0, "the recipe's learning rate must be positive, got \(learningRate)")
+        try check(momentum >= 0 && momentum < 1, "the recipe's momentum must be in [0, 1), got \(momentum)")
+        try check(weightDecay >= 0, "the recipe's weight decay must not be negative, got \(weightDecay)")
+        try check(warmupEpochs >= 0 && warmupEpochs < epochs, "the recipe's warm-up must be between 0 and the epochs − 1, got \(warmupEpochs)")
+        try check(labelSmoothing >= 0 && labelSmoothing < 1, "the recipe's label smoothing must be in [0, 1), got \(labelSmoothing)")
+        try check(augmentation.cropPadding >= 0, "the recipe's crop padding must not be negative, got \(augmentation.cropPadding)")
+    }
 
     public func learningRate(at epoch: Int) -> Float {
         let main: LearningRateSchedule

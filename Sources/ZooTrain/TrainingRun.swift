@@ -20,8 +20,13 @@ public final class TrainingRun {
     public var beforeEpoch: (Int) -> Void = { _ in }
     /// Called after every batch.
     public var progress: ((TrainingProgress) -> Void)?
-    /// Called after every epoch, once its checkpoint is written.
-    public var epochFinished: (EpochRecord) -> Void = { _ in }
+    /// Called after every epoch, once its checkpoint is written; an error it throws ends the run
+    /// there (the checkpoint stays).
+    public var epochFinished: (EpochRecord) throws -> Void = { _ in }
+    /// Called by `restore()` with the checkpoint's epochs done, before anything is restored: the
+    /// model must then have the trainable parameters it had when the checkpoint was written
+    /// (a backbone unfrozen after some epoch, say), so that the optimizer state fits.
+    public var prepareForResume: (_ epochsDone: Int) -> Void = { _ in }
     /// Stop after this many epochs as if killed: the checkpoint stays, no weights are written.
     public var stopAfterEpoch: Int?
 
@@ -40,7 +45,9 @@ public final class TrainingRun {
     /// epochs it holds; returns the epochs already done.
     @discardableResult
     public func restore() throws -> Int {
-        epochsDone = try Checkpoint.restore(trainer, from: checkpointPath)
+        let file = try SafeTensors.read(checkpointPath)
+        prepareForResume(file.metadata["epochs_done"].flatMap(Int.init) ?? 0)
+        epochsDone = try Checkpoint.restore(trainer, file: file, name: checkpointPath)
         if let logPath, let text = try? String(contentsOfFile: logPath, encoding: .utf8) {
             logLines = Array(text.split(separator: "\n").map(String.init).prefix(epochsDone + 1))
         }
@@ -60,7 +67,7 @@ public final class TrainingRun {
             if let logPath { try AtomicFile.write(logLines.joined(separator: "\n") + "\n", to: logPath) }
             try Checkpoint.save(trainer, epochsDone: epochsDone, to: checkpointPath, metadata: metadata)
             last = record
-            epochFinished(record)
+            try epochFinished(record)
             if epochsDone == stopAfterEpoch { return (last, false) }
         }
         if let weightsPath { try WeightFile.save(trainer.model, to: weightsPath, metadata: metadata) }

@@ -26,6 +26,7 @@ extension ZooCommand {
 
         func run() throws {
             installErrorHandlers()
+            if let model { _ = lookUp(model) }
             let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
             let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }

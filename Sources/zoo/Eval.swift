@@ -14,11 +14,12 @@ extension ZooCommand {
 
         func run() {
             installErrorHandlers()
+            guard FileManager.default.isReadableFile(atPath: weights) else { fail("cannot read '\(weights)': no such file or not readable") }
             let name = modelName(model, weights: weights)
             let test = orFail { try Zoo.datasets(data, for: name, validationSplit: validationSplit, seed: seed).test }
             let loaded = loadModel(name, weights: weights, classCount: nil, input: test.shape)
             if loaded.classCount != test.classCount { fail("'\(weights)' has \(loaded.classCount) classes, but '\(data)' has \(test.classCount)") }
-            let result = loaded.evaluate(test)
+            let result = orFail { try loaded.evaluate(test) }
             if json {
                 printJSON(["top1": result.top1, "top5": result.top5, "loss": result.loss, "count": result.count] as [String: Any])
                 return

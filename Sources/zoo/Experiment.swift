@@ -26,7 +26,7 @@ extension ZooCommand {
             func run() {
                 installErrorHandlers()
                 let depthList = depths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard !depthList.isEmpty, depthList.allSatisfy({ ($0 ?? 0) >= 8 && (($0 ?? 0) - 2) % 6 == 0 }) else {
+                guard !depthList.isEmpty, depthList.allSatisfy({ ModelRegistry.depthSeriesHas(depth: $0 ?? 0) }) else {
                     fail("--depths must be a comma-separated list of depths 6n + 2 (20, 32, 44, 56, 110), not '\(depths)'")
                 }
                 let series = kinds.split(separator: ",").map { DepthSeries.named(String($0)) }

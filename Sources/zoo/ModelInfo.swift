@@ -9,10 +9,10 @@ extension ZooCommand {
             let models = Zoo.models
             let width = models.map(\.name.count).max() ?? 0
             var families: [String] = []
-            for entry in ModelRegistry.entries where !families.contains(entry.family) { families.append(entry.family) }
+            for model in models where !families.contains(model.family) { families.append(model.family) }
             for family in families {
                 print(family)
-                for (entry, model) in zip(ModelRegistry.entries, models) where entry.family == family {
+                for model in models where model.family == family {
                     print("  " + model.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                           + grouped(model.parameters).leftPadded(14) + " params")
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConvZoo
+import Foundation
 
 extension ZooCommand {
     struct Train: ParsableCommand {
@@ -44,5 +45,19 @@ extension ZooCommand {
             print("fine-tuning \(entry.name) on \(train.count) images of \(train.classCount) classes (\(freeze == "backbone" ? "head only at first" : "all layers"))")
             fitAndReport(network, train: train, test: test, options: options)
         }
+    }
+}
+
+/// Trains `model` and prints how it ended.
+func fitAndReport(_ model: ZooModel, train: ImageDataset, test: ImageDataset, options: FitOptions) {
+    let result = orFail { try model.fit(train: train, test: test, options: options) }
+    guard result.finished else {
+        // ZOO_STOP_AFTER_EPOCH simulates a killed run (for tests of --resume): the checkpoint stays.
+        print("stopping after epoch \(options.stopAfterEpoch ?? 0) (ZOO_STOP_AFTER_EPOCH)")
+        return
+    }
+    if let last = result.last {
+        print(String(format: "wrote '%@': %@ top-1 %.2f%%, top-5 %.2f%% on %d %@ images", options.output ?? "", model.name,
+                     last.validation.top1 * 100, last.validation.top5 * 100, last.validation.count, test.name))
     }
 }

@@ -165,11 +165,37 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertEqual(log.split(separator: "\n").count, 4, log)
         let trained = try Zoo.load("lenet5", weights: options.output!)
         XCTAssertEqual(trained.labels.names, ["top", "bottom"])
-        XCTAssertEqual(trained.evaluate(test).top1, 1, accuracy: 1e-9)
+        XCTAssertEqual(try trained.evaluate(test).top1, 1, accuracy: 1e-9)
         var threeClasses = halves(count: 4)
         threeClasses.classNames.append("middle")
         XCTAssertEqual(sentence { try model.fit(train: threeClasses, test: test) },
-                       "the data has 3 classes, but lenet5 was built for 2; load it with classes: 3")
+                       "the training data has 3 classes, but lenet5 was built for 2; load it with classes: 3")
+    }
+
+    /// A fine-tuning run stopped after its backbone was unfrozen resumes with the backbone
+    /// trainable, so that the checkpoint's optimizer state fits.
+    func testFineTuningResumesAfterTheBackboneIsUnfrozen() throws {
+        let (train, test) = (halves(count: 32), halves(count: 8))
+        GlobalRandom.seed(4)
+        let model = try Zoo.load("lenet5", weights: lenet5, classes: 2)
+        var options = FitOptions()
+        options.recipe.epochs = 3
+        options.recipe.batchSize = 16
+        options.freezeBackbone = true
+        options.unfreezeAfter = 1
+        options.output = folder.appendingPathComponent("tuned.safetensors").path
+        options.stopAfterEpoch = 2
+        var messages: [String] = []
+        options.message = { messages.append($0) }
+        let firstConv = try XCTUnwrap(model.module.namedParameters().first?.variable)
+        XCTAssertFalse(try model.fit(train: train, test: test, options: options).finished)
+        XCTAssertEqual(messages, ["unfreezing the backbone from epoch 2"])
+        firstConv.requiresGrad = false  // as a fresh process would have it: frozen until told otherwise
+        options.stopAfterEpoch = nil
+        options.resume = true
+        XCTAssertTrue(try model.fit(train: train, test: test, options: options).finished)
+        XCTAssertTrue(firstConv.requiresGrad, "the backbone trains after resuming past the unfreeze epoch")
+        XCTAssertTrue(messages.last?.hasPrefix("resuming after epoch 2") ?? false, "\(messages)")
     }
 
     func testTheModelListHasEveryRegistryName() {
