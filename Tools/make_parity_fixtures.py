@@ -554,9 +554,11 @@ TORCHVISION = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13
                "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2",
                "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "inception_v3"]
 TIMM = list(TIMM_FALLBACK)
+# timm models this script has no reference modules for (timm itself is needed), by ConvZoo name → timm name.
+TIMM_ONLY = {"mobilenet_v1": "mobilenetv1_100"}
 CIFAR_NETS = ([f"resnet{d}" for d in (20, 32, 44, 56, 110)] + [f"plain{d}" for d in (20, 32, 44, 56, 110)]
               + ["preact_resnet110", "preact_resnet164", "se_resnet20", "se_resnet56", "densenet_bc_100"])
-DEFAULTS = {**{m: IMAGENET for m in TORCHVISION + TIMM}, **{m: CIFAR for m in CIFAR_NETS},
+DEFAULTS = {**{m: IMAGENET for m in TORCHVISION + TIMM + list(TIMM_ONLY)}, **{m: CIFAR for m in CIFAR_NETS},
             "lenet5": ((1, 28, 28), 10), "inception_v3": ((3, 299, 299), 1000)}
 
 _fallback_announced = False
@@ -595,6 +597,10 @@ def build_model(name, in_channels, hw, num_classes, force_fallback=False):
             model = getattr(tvm, name)(weights=None, num_classes=num_classes)
         if in_channels != 3:
             replace_first_conv(model, in_channels)
+    elif name in TIMM_ONLY:
+        if timm is None:
+            raise SystemExit(f"{name} needs timm (pip install timm); this script has no reference module for it")
+        model = timm.create_model(TIMM_ONLY[name], pretrained=False, num_classes=num_classes, in_chans=in_channels)
     elif name in TIMM:
         if timm is not None and not force_fallback:
             model = timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_channels)
@@ -679,6 +685,13 @@ def make_fixtures(args):
     classes = args.classes or classes
     start = time.time()
     model = build_model(args.model, c, (h, w), classes, args.reference_fallback)
+    if args.model == "inception_v3":
+        # torchvision's N(0, 0.1²) initialisation (meant to be replaced by trained weights) grows the activations
+        # to ~1e12 over 94 convs; He-normal convs keep them near 1, so the comparison means something.
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
     randomize(model)
     state = model.state_dict()
     x = torch.randn(args.batch, c, h, w)
@@ -804,7 +817,7 @@ def main():
     ap.add_argument("--list", action="store_true", help="print the model names")
     args = ap.parse_args()
     if args.list:
-        for group, names in (("torchvision", TORCHVISION), ("timm", TIMM), ("cifar", CIFAR_NETS), ("mnist", ["lenet5"])):
+        for group, names in (("torchvision", TORCHVISION), ("timm", TIMM + list(TIMM_ONLY)), ("cifar", CIFAR_NETS), ("mnist", ["lenet5"])):
             print(f"{group}: {' '.join(names)}")
         return
     if args.verify_fallback:

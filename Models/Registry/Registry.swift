@@ -128,6 +128,9 @@ public enum ModelRegistry {
                 squeezenet(version, classCount: $0.classCount, inputChannels: $0.input[0])
             })
         }
+        all.append(entry("mobilenet_v1", "MobileNet", imageNet, preprocessing: .timm(crop: 224, cropFraction: 0.875), classifier: ["classifier"]) {
+            mobileNetV1(classCount: $0.classCount, inputChannels: $0.input[0])
+        })
         all.append(entry("mobilenet_v2", "MobileNet", imageNet, classifier: ["classifier.1"]) {
             mobileNetV2(classCount: $0.classCount, inputChannels: $0.input[0])
         })

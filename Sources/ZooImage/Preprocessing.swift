@@ -26,6 +26,12 @@ public struct Preprocessing: Codable, Equatable {
     public static let imageNet = Preprocessing(resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
     /// torchvision's Inception v3 weights: Resize(342), CenterCrop(299), ImageNet mean and std.
     public static let inceptionV3 = Preprocessing(resize: 342, crop: 299, mean: imageNet.mean, std: imageNet.std)
+    /// timm's default evaluation transforms for weights trained with mean = std = 0.5: resize the
+    /// shorter side to ⌊crop / cropFraction⌋ (bicubic), center crop.
+    public static func timm(crop: Int, cropFraction: Double) -> Preprocessing {
+        Preprocessing(resize: Int((Double(crop) / cropFraction).rounded(.down)), crop: crop, interpolation: "bicubic",
+                      mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+    }
     /// timm's resnetv2 weights: crop_pct 0.95 at 224 (resize 235), bicubic, mean = std = 0.5.
     public static let timmHalf = Preprocessing(resize: 235, crop: 224, interpolation: "bicubic", mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
     /// timm's seresnet50 weights: crop_pct 0.95 at 224, bicubic, ImageNet mean and std.

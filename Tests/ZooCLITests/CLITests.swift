@@ -37,7 +37,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n")
         let models = lines.filter { $0.hasPrefix("  ") }, families = lines.filter { !$0.hasPrefix(" ") }
-        XCTAssertEqual(models.count, 54)
+        XCTAssertEqual(models.count, 55)
         XCTAssertEqual(families, ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "SqueezeNet", "MobileNet", "ResNet",
                                   "SENet", "DenseNet"])
         XCTAssertTrue(models.contains { $0.hasPrefix("  resnet50 ") && $0.contains("25,557,032") })
