@@ -11,7 +11,8 @@ func family(_ name: String, dependencies: [Target.Dependency] = ["ZooNN", "ZooTe
     .target(name: name, dependencies: dependencies, path: "Models/\(name)", exclude: ["CARD.md"], swiftSettings: swift5)
 }
 
-let families = ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "ResNet", "DenseNet", "SENet", "SqueezeNet", "MobileNet"]
+let families = ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "Xception", "ResNet", "DenseNet", "SENet", "SqueezeNet",
+                "MobileNet"]
 
 let package = Package(
     name: "ConvZoo",
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooDraw", dependencies: ["ZooImage"], swiftSettings: swift5),
         family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("Inception"), family("ResNet"), family("DenseNet"),
-        family("SqueezeNet"), family("MobileNet"),
+        family("Xception"), family("SqueezeNet"), family("MobileNet"),
         family("SENet", dependencies: ["ZooNN", "ZooTensor", "ResNet"]),
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),

@@ -20,9 +20,9 @@ TORCHVISION = ["alexnet", "vgg11", "vgg16", "vgg16_bn", "googlenet", "resnet18",
                "resnet101", "resnet152", "densenet121", "densenet161", "densenet169", "densenet201",
                "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2",
                "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "inception_v3"]
-TIMM = ["resnetv2_18", "resnetv2_50", "resnetv2_101", "seresnet18", "seresnet50", "seresnet152", "mobilenet_v1"]
+TIMM = ["resnetv2_18", "resnetv2_50", "resnetv2_101", "seresnet18", "seresnet50", "seresnet152", "mobilenet_v1", "xception"]
 # ConvZoo's registry name → timm's, where they differ.
-TIMM_NAMES = {"mobilenet_v1": "mobilenetv1_100"}
+TIMM_NAMES = {"mobilenet_v1": "mobilenetv1_100", "xception": "legacy_xception"}
 
 
 def build(name):

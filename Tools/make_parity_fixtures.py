@@ -555,11 +555,11 @@ TORCHVISION = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13
                "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "inception_v3"]
 TIMM = list(TIMM_FALLBACK)
 # timm models this script has no reference modules for (timm itself is needed), by ConvZoo name → timm name.
-TIMM_ONLY = {"mobilenet_v1": "mobilenetv1_100"}
+TIMM_ONLY = {"mobilenet_v1": "mobilenetv1_100", "xception": "legacy_xception"}
 CIFAR_NETS = ([f"resnet{d}" for d in (20, 32, 44, 56, 110)] + [f"plain{d}" for d in (20, 32, 44, 56, 110)]
               + ["preact_resnet110", "preact_resnet164", "se_resnet20", "se_resnet56", "densenet_bc_100"])
 DEFAULTS = {**{m: IMAGENET for m in TORCHVISION + TIMM + list(TIMM_ONLY)}, **{m: CIFAR for m in CIFAR_NETS},
-            "lenet5": ((1, 28, 28), 10), "inception_v3": ((3, 299, 299), 1000)}
+            "lenet5": ((1, 28, 28), 10), "inception_v3": ((3, 299, 299), 1000), "xception": ((3, 299, 299), 1000)}
 
 _fallback_announced = False
 

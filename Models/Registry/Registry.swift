@@ -8,6 +8,7 @@ import ResNet
 import SENet
 import SqueezeNet
 import VGG
+import Xception
 import ZooImage
 import ZooNN
 
@@ -123,6 +124,9 @@ public enum ModelRegistry {
         }) {
             InceptionV3(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHead: $0.auxiliaryHeads, transformInput: $0.transformInput)
         })
+        all.append(entry("xception", "Xception", [3, 299, 299], preprocessing: .timm(crop: 299, cropFraction: 0.8975), rule: { input in
+            input[1] >= 71 && input[2] >= 71 ? nil : "xception takes inputs of at least 71×71, not \(input[1])×\(input[2])"
+        }) { xception(classCount: $0.classCount, inputChannels: $0.input[0]) })
         for version in [SqueezeNetVersion.v1_0, .v1_1] {
             all.append(entry("squeezenet\(version.rawValue)", "SqueezeNet", imageNet, classifier: ["classifier.1"]) {
                 squeezenet(version, classCount: $0.classCount, inputChannels: $0.input[0])

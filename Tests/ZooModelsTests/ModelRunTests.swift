@@ -61,6 +61,8 @@ final class ModelRunTests: XCTestCase {
 
     func testImageNetModelsForwardAndTrainingStep() throws {
         try XCTSkipUnless(Self.slow, "set ZOO_SLOW_TESTS=1 to run every ImageNet-size model")
-        for entry in ModelRegistry.entries where entry.defaultInput[1] > 32 { runOnce(entry, batch: 1) }
+        // Batch 2 where auxiliary heads run: Inception v3's head normalises a 1×1 map, which needs
+        // more than one image in training (as in PyTorch).
+        for entry in ModelRegistry.entries where entry.defaultInput[1] > 32 { runOnce(entry, batch: entry.optionalModules.isEmpty ? 1 : 2) }
     }
 }
