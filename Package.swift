@@ -12,7 +12,7 @@ func family(_ name: String, dependencies: [Target.Dependency] = ["ZooNN", "ZooTe
 }
 
 let families = ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "Xception", "ResNet", "DenseNet", "SENet", "SqueezeNet",
-                "MobileNet"]
+                "MobileNet", "NASNet"]
 
 let package = Package(
     name: "ConvZoo",
@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooDraw", dependencies: ["ZooImage"], swiftSettings: swift5),
         family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("Inception"), family("ResNet"), family("DenseNet"),
-        family("Xception"), family("SqueezeNet"), family("MobileNet"),
+        family("Xception"), family("SqueezeNet"), family("MobileNet"), family("NASNet"),
         family("SENet", dependencies: ["ZooNN", "ZooTensor", "ResNet"]),
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),
@@ -75,7 +75,7 @@ let package = Package(
                 swiftSettings: swift5),
         .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooNN", "ZooTensor", "GoogLeNet", "ResNet", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooNN", "ZooTensor", "GoogLeNet", "ResNet", "NASNet", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),

@@ -12,6 +12,7 @@ case. All references are computed in float32 on CPU with one thread.
 """
 
 import json
+import math
 import os
 import struct
 import sys
@@ -239,6 +240,36 @@ def make_pool():
         cfg = {"op": "adaptive_avg_pool2d", "output_size": list(osz)}
         save(f"adaptive_avg_pool_{i}", {"x": x, "out": out, "grad_out": grad_out,
                                         "grad_x": x.grad}, cfg)
+
+
+def same_margins(size_h, size_w, kernel, stride):
+    """TensorFlow's SAME padding: output ceil(size / stride), the odd pixel at the bottom/right."""
+    def total(size):
+        return max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    h, w = total(size_h), total(size_w)
+    return [h // 2, w // 2, h - h // 2, w - w // 2]
+
+
+def make_pad():
+    # (shape, [top, left, bottom, right] or ("same", kernel, stride), value); negative margins crop.
+    cases = [((2, 3, 5, 6), [1, 0, 0, 2], 0.0),
+             ((2, 2, 6, 5), [-1, -1, 1, 1], 0.0),        # NASNet's one-pixel shift
+             ((1, 3, 7, 7), ("same", 3, 2), -2.5),
+             ((1, 2, 8, 6), ("same", 7, 2), 0.0),
+             ((2, 2, 7, 9), [-2, 1, -1, -3], 1.5)]
+    for i, (shape, margins, value) in enumerate(cases):
+        torch.manual_seed(380 + i)
+        x = leaf(torch.randn(shape))
+        cfg = {"op": "pad", "value": value}
+        if margins[0] == "same":
+            cfg["same"] = [margins[1], margins[2]]
+            margins = same_margins(shape[2], shape[3], margins[1], margins[2])
+        top, left, bottom, right = margins
+        cfg["margins"] = margins
+        out = F.pad(x, (left, right, top, bottom), value=value)
+        grad_out = torch.randn(out.shape)
+        out.backward(grad_out)
+        save(f"pad_{i}", {"x": x, "out": out, "grad_out": grad_out, "grad_x": x.grad}, cfg)
 
 
 # ---------------------------------------------------------------------------
@@ -469,6 +500,7 @@ def main():
     make_conv2d()
     make_conv_transpose2d()
     make_pool()
+    make_pad()
     make_batchnorm()
     make_unary()
     make_lrn()

@@ -46,6 +46,10 @@ try:
     import timm
 except ImportError:
     timm = None
+try:
+    import pretrainedmodels
+except ImportError:
+    pretrainedmodels = None
 
 # ---------------------------------------------------------------------------------------------------------------
 # safetensors I/O
@@ -555,11 +559,15 @@ TORCHVISION = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13
                "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "inception_v3"]
 TIMM = list(TIMM_FALLBACK)
 # timm models this script has no reference modules for (timm itself is needed), by ConvZoo name → timm name.
-TIMM_ONLY = {"mobilenet_v1": "mobilenetv1_100", "xception": "legacy_xception"}
+TIMM_ONLY = {"mobilenet_v1": "mobilenetv1_100", "xception": "legacy_xception",
+             "inception_resnet_v2": "inception_resnet_v2", "nasnetalarge": "nasnetalarge"}
+# Models whose reference is the `pretrainedmodels` package (pip install pretrainedmodels munch).
+PRETRAINEDMODELS = ["nasnetamobile"]
 CIFAR_NETS = ([f"resnet{d}" for d in (20, 32, 44, 56, 110)] + [f"plain{d}" for d in (20, 32, 44, 56, 110)]
               + ["preact_resnet110", "preact_resnet164", "se_resnet20", "se_resnet56", "densenet_bc_100"])
-DEFAULTS = {**{m: IMAGENET for m in TORCHVISION + TIMM + list(TIMM_ONLY)}, **{m: CIFAR for m in CIFAR_NETS},
-            "lenet5": ((1, 28, 28), 10), "inception_v3": ((3, 299, 299), 1000), "xception": ((3, 299, 299), 1000)}
+DEFAULTS = {**{m: IMAGENET for m in TORCHVISION + TIMM + list(TIMM_ONLY) + PRETRAINEDMODELS}, **{m: CIFAR for m in CIFAR_NETS},
+            "lenet5": ((1, 28, 28), 10), "inception_v3": ((3, 299, 299), 1000), "xception": ((3, 299, 299), 1000),
+            "inception_resnet_v2": ((3, 299, 299), 1000), "nasnetalarge": ((3, 331, 331), 1000)}
 
 _fallback_announced = False
 
@@ -595,6 +603,12 @@ def build_model(name, in_channels, hw, num_classes, force_fallback=False):
                                      init_weights=True)
         else:
             model = getattr(tvm, name)(weights=None, num_classes=num_classes)
+        if in_channels != 3:
+            replace_first_conv(model, in_channels)
+    elif name in PRETRAINEDMODELS:
+        if pretrainedmodels is None:
+            raise SystemExit(f"{name} needs pretrainedmodels (pip install pretrainedmodels munch)")
+        model = getattr(pretrainedmodels, name)(num_classes=num_classes, pretrained=None)
         if in_channels != 3:
             replace_first_conv(model, in_channels)
     elif name in TIMM_ONLY:
@@ -817,7 +831,8 @@ def main():
     ap.add_argument("--list", action="store_true", help="print the model names")
     args = ap.parse_args()
     if args.list:
-        for group, names in (("torchvision", TORCHVISION), ("timm", TIMM + list(TIMM_ONLY)), ("cifar", CIFAR_NETS), ("mnist", ["lenet5"])):
+        for group, names in (("torchvision", TORCHVISION), ("timm", TIMM + list(TIMM_ONLY)),
+                            ("pretrainedmodels", PRETRAINEDMODELS), ("cifar", CIFAR_NETS), ("mnist", ["lenet5"])):
             print(f"{group}: {' '.join(names)}")
         return
     if args.verify_fallback:

@@ -4,6 +4,7 @@ import GoogLeNet
 import Inception
 import LeNet
 import MobileNet
+import NASNet
 import ResNet
 import SENet
 import SqueezeNet
@@ -124,6 +125,10 @@ public enum ModelRegistry {
         }) {
             InceptionV3(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHead: $0.auxiliaryHeads, transformInput: $0.transformInput)
         })
+        all.append(entry("inception_resnet_v2", "Inception", [3, 299, 299], preprocessing: .timm(crop: 299, cropFraction: 0.8975),
+                         classifier: ["classif"], rule: { input in
+            input[1] >= 75 && input[2] >= 75 ? nil : "inception_resnet_v2 takes inputs of at least 75×75, not \(input[1])×\(input[2])"
+        }) { inceptionResNetV2(classCount: $0.classCount, inputChannels: $0.input[0]) })
         all.append(entry("xception", "Xception", [3, 299, 299], preprocessing: .timm(crop: 299, cropFraction: 0.8975), rule: { input in
             input[1] >= 71 && input[2] >= 71 ? nil : "xception takes inputs of at least 71×71, not \(input[1])×\(input[2])"
         }) { xception(classCount: $0.classCount, inputChannels: $0.input[0]) })
@@ -135,6 +140,18 @@ public enum ModelRegistry {
         all.append(entry("mobilenet_v1", "MobileNet", imageNet, preprocessing: .timm(crop: 224, cropFraction: 0.875), classifier: ["classifier"]) {
             mobileNetV1(classCount: $0.classCount, inputChannels: $0.input[0])
         })
+        // pretrainedmodels' TransformImage: Resize(⌊224 / 0.875⌋ = 256, bilinear), CenterCrop(224), mean = std = 0.5.
+        let pretrainedModelsHalf = Preprocessing(resize: 256, crop: 224, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+        all.append(entry("nasnetamobile", "NASNet", imageNet, preprocessing: pretrainedModelsHalf, classifier: ["last_linear"],
+                         rule: { input in
+            NASNetPadding.shiftedSymmetric.accepts(input[1]) && NASNetPadding.shiftedSymmetric.accepts(input[2]) ? nil
+                : "nasnetamobile, padded as pretrainedmodels pads it, takes sides of at least 32 whose feature maps stay even "
+                + "through its reductions (such as 32, 64, 96, 128, 160, 192, 224, 256), not \(input[1])×\(input[2])"
+        }) { nasnetAMobile(classCount: $0.classCount, inputChannels: $0.input[0]) })
+        all.append(entry("nasnetalarge", "NASNet", [3, 331, 331], preprocessing: .timm(crop: 331, cropFraction: 0.911), classifier: ["last_linear"],
+                         rule: { input in
+            input[1] >= 32 && input[2] >= 32 ? nil : "nasnetalarge takes inputs of at least 32×32, not \(input[1])×\(input[2])"
+        }) { nasnetALarge(classCount: $0.classCount, inputChannels: $0.input[0]) })
         all.append(entry("mobilenet_v2", "MobileNet", imageNet, classifier: ["classifier.1"]) {
             mobileNetV2(classCount: $0.classCount, inputChannels: $0.input[0])
         })

@@ -245,3 +245,39 @@ public final class LocalResponseNorm: Module {
         localResponseNorm(input, size: size, alpha: alpha, beta: beta, k: k)
     }
 }
+
+/// Pads (or, with negative margins, crops) each [H, W] plane with a constant: fixed margins
+/// (PyTorch's `ZeroPad2d`), or TensorFlow's "SAME" margins for a window computed from each
+/// input's size (timm's dynamic `pad_same`). Pad with −∞ before a max-pool so that the padding
+/// is never the maximum.
+public final class Pad2d: Module {
+    public enum Amount: Equatable {
+        case fixed(Margins)
+        case same(kernel: Int, stride: Int)
+    }
+    public let amount: Amount
+    public let value: Float
+
+    public init(_ amount: Amount, value: Float = 0) {
+        (self.amount, self.value) = (amount, value)
+    }
+
+    /// The margins for an input of `height`×`width`.
+    public func margins(height: Int, width: Int) -> Margins {
+        switch amount {
+        case .fixed(let margins): return margins
+        case .same(let kernel, let stride): return Margins.same(height: height, width: width, kernel: kernel, stride: stride)
+        }
+    }
+
+    public override func forward(_ input: Variable) -> Variable {
+        pad2d(input, margins(height: input.shape[2], width: input.shape[3]), value: value)
+    }
+
+    public override func inputProblem(_ shape: [Int]) -> String? {
+        guard shape.count == 4 else { return "it expects a 4-D [N, C, H, W] input" }
+        let m = margins(height: shape[2], width: shape[3])
+        return shape[2] + m.top + m.bottom > 0 && shape[3] + m.left + m.right > 0
+            ? nil : "its margins (\(m)) leave nothing of a \(shape[2])×\(shape[3]) input"
+    }
+}

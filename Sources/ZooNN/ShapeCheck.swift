@@ -39,7 +39,13 @@ public enum ShapeCheck {
         return probe.problem
     }
 
-    static func fail(_ module: Module, input: [Int], _ problem: String) {
+    /// Whether a shape probe on this thread has met a problem, after which layers pass their
+    /// input on unchanged (a module joining branches then skips the join).
+    public static var probeFailed: Bool { probe?.problem != nil }
+
+    /// Reports that `module` cannot take an input of shape `input` because of `problem`: to
+    /// the probe when one runs, else to `failure`.
+    public static func fail(_ module: Module, input: [Int], _ problem: String) {
         let name = names[ObjectIdentifier(module)].map { "layer '\($0)' (\(module.kindName))" } ?? module.kindName
         let size = input.dropFirst().map(String.init).joined(separator: "×")
         let sentence = "\(name) cannot take an input of size \(size): \(problem)"

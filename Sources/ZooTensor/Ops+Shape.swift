@@ -69,3 +69,73 @@ public func sum(_ input: Variable) -> Variable {
 public func mean(_ input: Variable) -> Variable {
     scale(sum(input), by: 1 / Float(max(input.value.count, 1)))
 }
+
+/// The margins `pad2d` adds to each side of an [N, C, H, W] tensor; a negative margin crops.
+public struct Margins: Equatable, CustomStringConvertible {
+    public var top: Int, left: Int, bottom: Int, right: Int
+
+    public init(top: Int = 0, left: Int = 0, bottom: Int = 0, right: Int = 0) {
+        (self.top, self.left, self.bottom, self.right) = (top, left, bottom, right)
+    }
+
+    /// TensorFlow's "SAME" padding of a `kernel`×`kernel` window moving by `stride` over
+    /// `height`×`width`: the output is ⌈size / stride⌉ and the odd pixel of padding goes to
+    /// the bottom and the right.
+    public static func same(height: Int, width: Int, kernel: Int, stride: Int) -> Margins {
+        func total(_ size: Int) -> Int { max(((size + stride - 1) / stride - 1) * stride + kernel - size, 0) }
+        let (h, w) = (total(height), total(width))
+        return Margins(top: h / 2, left: w / 2, bottom: h - h / 2, right: w - w / 2)
+    }
+
+    public var description: String { "top \(top), left \(left), bottom \(bottom), right \(right)" }
+}
+
+/// Adds `margins` of `value` around each [H, W] plane of an [N, C, H, W] input; negative
+/// margins remove rows and columns instead (PyTorch's `F.pad` with a constant).
+public func pad2d(_ input: Variable, _ margins: Margins, value: Float = 0) -> Variable {
+    let shape = input.shape
+    precondition(shape.count == 4, "pad2d expects an [N, C, H, W] input, got \(shape)")
+    let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
+    let (outHeight, outWidth) = (height + margins.top + margins.bottom, width + margins.left + margins.right)
+    precondition(outHeight > 0 && outWidth > 0, "margins (\(margins)) leave nothing of a \(height)×\(width) input")
+    // The input rows and columns that survive, and where they land.
+    let rows = max(0, -margins.top)..<min(height, outHeight - margins.top)
+    let columns = max(0, -margins.left)..<min(width, outWidth - margins.left)
+    let outShape = [shape[0], shape[1], outHeight, outWidth]
+
+    /// Copies the surviving block between an input plane and an output plane.
+    func copyBlock(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, inputToOutput: Bool) {
+        guard !rows.isEmpty, !columns.isEmpty else { return }
+        for row in rows {
+            let inputOffset = row * width + columns.lowerBound
+            let outputOffset = (row + margins.top) * outWidth + columns.lowerBound + margins.left
+            if inputToOutput {
+                (to + outputOffset).update(from: from + inputOffset, count: columns.count)
+            } else {
+                (to + inputOffset).update(from: from + outputOffset, count: columns.count)
+            }
+        }
+    }
+
+    let x = input.value
+    let y = Tensor(uninitialized: outShape) { out in
+        x.withUnsafeBufferPointer { xb in
+            parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, outHeight * outWidth))) { plane in
+                let target = out.baseAddress! + plane * outHeight * outWidth
+                target.update(repeating: value, count: outHeight * outWidth)
+                copyBlock(xb.baseAddress! + plane * height * width, target, inputToOutput: true)
+            }
+        }
+    }
+    return Variable.record(y, [input]) { dy in
+        [Tensor(uninitialized: shape) { grad in
+            dy.withUnsafeBufferPointer { db in
+                parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, height * width))) { plane in
+                    let target = grad.baseAddress! + plane * height * width
+                    target.update(repeating: 0, count: height * width)
+                    copyBlock(db.baseAddress! + plane * outHeight * outWidth, target, inputToOutput: false)
+                }
+            }
+        }]
+    }
+}

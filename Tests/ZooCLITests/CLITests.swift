@@ -37,9 +37,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n")
         let models = lines.filter { $0.hasPrefix("  ") }, families = lines.filter { !$0.hasPrefix(" ") }
-        XCTAssertEqual(models.count, 56)
+        XCTAssertEqual(models.count, 59)
         XCTAssertEqual(families, ["LeNet", "AlexNet", "VGG", "GoogLeNet", "Inception", "Xception", "SqueezeNet", "MobileNet",
-                                  "ResNet", "SENet", "DenseNet"])
+                                  "NASNet", "ResNet", "SENet", "DenseNet"])
         XCTAssertTrue(models.contains { $0.hasPrefix("  resnet50 ") && $0.contains("25,557,032") })
         let resnet = try XCTUnwrap(lines.firstIndex(of: "ResNet")), senet = try XCTUnwrap(lines.firstIndex(of: "SENet"))
         XCTAssertTrue(lines[resnet ..< senet].contains { $0.hasPrefix("  resnext50_32x4d ") && $0.contains("25,028,904") })

@@ -24,7 +24,7 @@ final class RegistryTests: XCTestCase {
             "densenet201": 20_013_928, "resnetv2_50": 25_549_352, "seresnet50": 28_088_024, "lenet5": 61_706,
             "resnext50_32x4d": 25_028_904, "resnext101_32x8d": 88_791_336, "wide_resnet50_2": 68_883_240,
             "wide_resnet101_2": 126_886_696, "squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496, "mobilenet_v2": 3_504_872, "mobilenet_v1": 4_231_976, "xception": 22_855_952,
-            "inception_v3": 23_834_568,
+            "inception_v3": 23_834_568, "inception_resnet_v2": 55_843_464, "nasnetamobile": 5_289_978, "nasnetalarge": 88_753_150,
         ]
         for (name, count) in expected.sorted(by: { $0.key < $1.key }) {
             XCTAssertEqual(try build(name).parameterCount, count, name)
@@ -45,7 +45,7 @@ final class RegistryTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         let references = json["keys"] as! [String: [[Any]]]
         let counts = json["params"] as! [String: Int]
-        XCTAssertEqual(references.count, 30)
+        XCTAssertEqual(references.count, 33)
         for (name, reference) in references.sorted(by: { $0.key < $1.key }) {
             let model = try build(name)
             let ours = model.stateEntries().map { "\($0.key) \($0.tensor.shape)" }

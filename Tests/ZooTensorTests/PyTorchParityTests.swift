@@ -139,6 +139,27 @@ final class PyTorchParityTests: XCTestCase {
         }
     }
 
+    func testPad2dMatchesPyTorch() throws {
+        let names = Fixtures.names("ops", prefix: "pad_")
+        XCTAssertGreaterThanOrEqual(names.count, 5)
+        for name in names {
+            let (f, config) = try Fixtures.load("ops", name)
+            let x = leaf(try f.require("x"))
+            let given = (config["margins"] as? [Int]) ?? []
+            XCTAssertEqual(given.count, 4, name)
+            guard given.count == 4 else { continue }
+            let margins = Margins(top: given[0], left: given[1], bottom: given[2], right: given[3])
+            if let same = config["same"] as? [Int] {
+                // TensorFlow's SAME margins for this window, as the fixture script computes them.
+                XCTAssertEqual(Margins.same(height: x.shape[2], width: x.shape[3], kernel: same[0], stride: same[1]), margins, name)
+            }
+            let y = pad2d(x, margins, value: config.float("value"))
+            XCTAssertNil(closeness(y.value, try f.require("out"), name))
+            y.backward(try f.require("grad_out"))
+            XCTAssertNil(closeness(x.grad, try f.require("grad_x"), "\(name) grad_x"))
+        }
+    }
+
     func testBatchNormMatchesPyTorch() throws {
         let names = Fixtures.names("ops", prefix: "batchnorm")
         XCTAssertGreaterThanOrEqual(names.count, 4)
