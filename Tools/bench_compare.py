@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ConvZoo against PyTorch and ONNX Runtime on this machine: every case, alternating, N rounds.
 
-    python3 Tools/bench_compare.py --venv /tmp/convzoo-bench [--rounds 5] [--threads 2] [--cases ...]
+    python3 Tools/bench_compare.py --venv /tmp/convzoo-bench [--rounds 5] [--threads 2] [--cases ...] [--out DIR]
 
 Needs a release build (`swift build -c release`) and a venv with torch, torchvision, onnx and
 onnxruntime (Tools/bench_setup makes one). In every round each case runs once in each
@@ -25,6 +25,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INFERENCE_MODELS = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "densenet121"]
 CASES = ([f"{m}-infer-b1" for m in INFERENCE_MODELS] + [f"{m}-infer-b16" for m in INFERENCE_MODELS]
          + ["resnet20-train-b128", "resnet18-train-b16", "lenet5-epoch-b64"])
+# Issue 15's models (`--cases zoo15`), each at its own input size.
+ZOO15_MODELS = ["squeezenet1_0", "squeezenet1_1", "mobilenet_v1", "mobilenet_v2", "nasnetamobile", "inception_v3",
+                "xception", "resnext50_32x4d", "wide_resnet50_2", "inception_resnet_v2", "resnext101_32x8d",
+                "wide_resnet101_2", "nasnetalarge"]
+ZOO15 = [f"{m}-infer-b1" for m in ZOO15_MODELS] + [f"{m}-infer-b16" for m in ZOO15_MODELS]
+# Models whose batch of 16 takes seconds: fewer timed iterations.
+HEAVY = {"vgg16", "inception_v3", "xception", "wide_resnet50_2", "inception_resnet_v2", "resnext101_32x8d",
+         "wide_resnet101_2", "nasnetalarge"}
 
 
 def iterations(case):
@@ -33,7 +41,7 @@ def iterations(case):
         return 1
     if batch == "b1":
         return 10
-    return 3 if model in ("vgg16", "resnet18") and mode == "train" or model == "vgg16" else 5
+    return 3 if model in ("vgg16", "resnet18") and mode == "train" or model in HEAVY else 5
 
 
 def zoo_command(case, threads):
@@ -43,10 +51,7 @@ def zoo_command(case, threads):
     if mode == "epoch":
         return command + ["--epoch", "fashion-mnist"]
     command += ["--iters", str(iterations(case))]
-    if model == "resnet20":
-        command += ["--input", "3x32x32"]
-    elif model != "lenet5":
-        command += ["--input", "3x224x224"]
+    # Every model at the input it is defined for (`zoo bench`'s default, as Tools/bench_pytorch.py).
     return command + (["--train"] if mode == "train" else [])
 
 
@@ -87,9 +92,10 @@ def main():
     parser.add_argument("--venv", required=True)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cases", nargs="*", default=CASES)
+    parser.add_argument("--cases", nargs="*", default=CASES, help="case names, or zoo15 for issue 15's models")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
     args = parser.parse_args()
+    args.cases = [c for case in args.cases for c in (ZOO15 if case == "zoo15" else [case])]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), ZOO_THREADS=str(args.threads))
     frameworks = ["convzoo", "pytorch", "onnxruntime"]
     runs = {(f, c): [] for f in frameworks for c in args.cases}
@@ -129,7 +135,7 @@ def main():
 
     lines = ["# ConvZoo against PyTorch and ONNX Runtime", "",
              f"Measured {datetime.date.today().isoformat()} on {machine()}, {args.threads} threads everywhere, "
-             f"by `python3 Tools/bench_compare.py --venv VENV --rounds {args.rounds}`: in each of {args.rounds} rounds every case ran "
+             f"by `python3 Tools/bench_compare.py --venv VENV --rounds {args.rounds}{' --cases zoo15' if args.cases == ZOO15 else ''}`: in each of {args.rounds} rounds every case ran "
              "once per framework, alternating, each in a fresh process; a run's figure is the median of its own timed iterations "
              "after one warm-up, and the table gives the median over the rounds. "
              f"ConvZoo {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()} "

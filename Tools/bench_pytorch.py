@@ -8,9 +8,11 @@ Prints one JSON object: framework, version, case, ms_per_batch (median of --iter
 after one warm-up run), images_per_second, threads. Cases, with random inputs and weights (the
 models of Tools/make_parity_fixtures.py: torchvision's, and the CIFAR nets and LeNet-5 written
 there as ConvZoo builds them):
-  MODEL-infer-bB     inference (eval, inference_mode) at batch B, 3x224x224
-  MODEL-train-bB     a training step (forward, cross-entropy, backward, SGD momentum 0.9 update);
-                     resnet20 at 3x32x32 with 10 classes, others at 3x224x224 with 1000
+  MODEL-infer-bB     inference (eval, inference_mode) at batch B, at the model's own input size
+                     (3x224x224 for most; 3x299x299 inception_v3, xception, inception_resnet_v2;
+                     3x331x331 nasnetalarge; 3x32x32 with 10 classes for the CIFAR nets)
+  MODEL-train-bB     a training step (forward, cross-entropy, backward, SGD momentum 0.9 update)
+                     at the same sizes
   lenet5-epoch-b64   one training epoch over Fashion-MNIST's 60,000 training images
                      (/usr/share/datasets/fashion-mnist), batch 64, shuffled, SGD lr 0.01
                      momentum 0.9, no augmentation or evaluation; ms_per_batch is the epoch's
@@ -31,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_parity_fixtures import build_model  # noqa: E402
+from make_parity_fixtures import DEFAULTS, IMAGENET, build_model  # noqa: E402
 
 
 def parse_case(case):
@@ -39,9 +41,8 @@ def parse_case(case):
     if len(parts) != 3 or parts[1] not in ("infer", "train", "epoch") or not parts[2].startswith("b"):
         raise SystemExit(f"--case must be MODEL-infer-bB, MODEL-train-bB or lenet5-epoch-b64, not {case!r}")
     model, mode, batch = parts[0], parts[1], int(parts[2][1:])
-    small = model in ("resnet20", "resnet56", "plain20", "plain56", "lenet5")
-    shape = (1, 28, 28) if model == "lenet5" else (3, 32, 32) if small else (3, 224, 224)
-    classes = 10 if small else 1000
+    # Each model at the input it is defined for, as `zoo bench` runs it by default.
+    shape, classes = DEFAULTS.get(model, IMAGENET)
     return model, mode, batch, shape, classes
 
 

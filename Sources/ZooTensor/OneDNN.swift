@@ -20,10 +20,14 @@ public enum OneDNN {
     /// Convolutions with fewer multiply-accumulates than this stay on ConvZoo's own path:
     /// on LeNet-5's (7.5 M and 15 M at batch 64) oneDNN's per-call reorders and thread
     /// start-up cost more than its kernels save (a Fashion-MNIST epoch: 4.8 s through
-    /// oneDNN, 4.1 s without). Every ResNet-20 layer at batch 128 has ≥ 56 M.
+    /// oneDNN, 4.1 s without). Every ResNet-20 layer at batch 128 has ≥ 56 M. Grouped and
+    /// depthwise convolutions go to oneDNN whatever their size: ConvZoo's path runs one small
+    /// matrix product per group (MobileNet v2 at batch 1: 31 ms that way, 18 ms through oneDNN).
     nonisolated(unsafe) public static var minimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 25)
 
-    static func active(_ g: ConvGeometry) -> Bool { isEnabled && g.macs >= minimumMACs && g.fitsInt32 && isAvailable }
+    static func active(_ g: ConvGeometry) -> Bool {
+        isEnabled && (g.macs >= minimumMACs || g.groups > 1) && g.fitsInt32 && isAvailable
+    }
 
     /// oneDNN's name for the kernel it chose for this convolution (after a first call),
     /// kind 0 forward, 1 input gradient, 2 weight gradient.
