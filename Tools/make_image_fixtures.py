@@ -871,11 +871,17 @@ def make_photos():
         small = np.asarray(T.Resize((28, 28), antialias=True)(gray_im))
         assert np.array_equal(small, pil_resize_bilinear(np.asarray(gray_im), 28, 28))
 
+        # Pillow's bicubic (timm's preprocessing): a 75x75 downscale of the photo (antialiased, the
+        # filter widened by the scale) and a 40x40 upscale of the 28x28 gray image.
+        bicubic = np.asarray(rgb_im.resize((75, 75), Image.Resampling.BICUBIC))
+        bicubic_up = np.asarray(Image.fromarray(small).resize((40, 40), Image.Resampling.BICUBIC))
+
         meta = {"mode": mode, "size": f"{w}x{h}", "resize_to": f"{rw}x{rh}",
                 "crop_left": left, "crop_top": top,
                 "mean": json.dumps(MEAN), "std": json.dumps(STD), "source": note}
         save_st(os.path.splitext(path)[0] + ".safetensors",
-                [("rgb", rgb), ("resized", resized), ("small_gray", small)], meta)
+                [("rgb", rgb), ("resized", resized), ("small_gray", small), ("bicubic", bicubic),
+                 ("bicubic_up", bicubic_up)], meta)
         print(f"photo {os.path.basename(path):14s} {w}x{h} -> {rw}x{rh} crop@({left},{top})")
 
 
@@ -1078,6 +1084,8 @@ preprocessed (not stored, to stay small) is exactly, in float32:
   x = (float(resized) / 255 - mean[c]) / std[c], laid out [3, 224, 224],
   mean = {mean}, std = {std} (asserted torch.equal to ToTensor+Normalize).
 small_gray = Resize((28, 28))(Image.open(f).convert("L")) (same bilinear).
+bicubic = rgb.resize((75, 75), BICUBIC) and bicubic_up = small_gray.resize((40, 40), BICUBIC):
+Pillow's cubic filter (a = -0.5, support 2 widened by the downscale factor), same fixed point.
 classify_resnet18.json: torchvision resnet18, torch.manual_seed(seed) default
 init, then for every BatchNorm2d in module order: running_mean = randn*0.1,
 running_var = rand*0.5+0.75, weight = 1+randn*0.1, bias = randn*0.1; eval().

@@ -101,5 +101,5 @@ extension ZooCommand {
 
 /// Which convolution path runs: oneDNN (for convolutions of ≥ 32 M MACs) or im2col + OpenBLAS.
 var convolutionEngine: String {
-    OneDNN.isAvailable && OneDNN.isEnabled ? "oneDNN above \(OneDNN.minimumMACs) MACs, else im2col + OpenBLAS" : "im2col + OpenBLAS"
+    OneDNN.isAvailable && OneDNN.isEnabled ? "oneDNN for grouped convolutions and above \(OneDNN.minimumMACs) MACs, else im2col + OpenBLAS" : "im2col + OpenBLAS"
 }

@@ -74,6 +74,14 @@ final class DecodeTests: XCTestCase {
             print("photo \(file.lastPathComponent): normalised tensor max |Δ| against torchvision = \(worst)")
             let small = try Image.read(file.path, gray: true).resized(width: 28, height: 28)
             XCTAssertLessThanOrEqual(maxDifference(small, try expected.require("small_gray")), 1, "\(file.lastPathComponent) 28×28 gray")
+            // Pillow's bicubic (timm's preprocessing), downscaling with antialiasing and upscaling.
+            let bicubic = image.resized(width: 75, height: 75, filter: .bicubic)
+            XCTAssertLessThanOrEqual(maxDifference(bicubic, try expected.require("bicubic")), tolerance, "\(file.lastPathComponent) bicubic 75×75")
+            let referenceSmall = try expected.require("small_gray")
+            let up = Image(width: 28, height: 28, channels: 1, pixels: referenceSmall.scalars.map { UInt8($0) }).resized(width: 40, height: 40, filter: .bicubic)
+            XCTAssertEqual(maxDifference(up, try expected.require("bicubic_up")), 0, "\(file.lastPathComponent) bicubic 28×28 → 40×40")
+            // Negative control: the bilinear filter is not what Pillow's bicubic gives.
+            XCTAssertGreaterThan(maxDifference(image.resized(width: 75, height: 75), try expected.require("bicubic")), 1)
         }
     }
 
