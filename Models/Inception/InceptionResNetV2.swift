@@ -62,14 +62,9 @@ private func block8(scale: Float = 0.20, appliesReLU: Bool = true) -> InceptionR
 /// repeat_1.{0-19}, mixed_7a, repeat_2.{0-8}, block8, conv2d_7b, classif. PyTorch's default
 /// initialisation throughout, as timm leaves it.
 public func inceptionResNetV2(classCount: Int = 1000, inputChannels: Int = 3) -> Sequential {
-    Sequential(named: [
-        ("conv2d_1a", BasicConv2d(inputChannels, 32, kernel: 3, stride: 2)),
-        ("conv2d_2a", BasicConv2d(32, 32, kernel: 3)),
-        ("conv2d_2b", BasicConv2d(32, 64, kernel: 3, padding: 1)),
-        ("maxpool_3a", MaxPool2d(3, stride: 2)),
-        ("conv2d_3b", BasicConv2d(64, 80, kernel: 1)),
-        ("conv2d_4a", BasicConv2d(80, 192, kernel: 3)),
-        ("maxpool_5a", MaxPool2d(3, stride: 2)),
+    Sequential(named: inceptionStem(inputChannels: inputChannels, names: [
+        "conv2d_1a", "conv2d_2a", "conv2d_2b", "maxpool_3a", "conv2d_3b", "conv2d_4a", "maxpool_5a",
+    ]) + [
         ("mixed_5b", Concat([
             ("branch0", BasicConv2d(192, 96, kernel: 1)),
             ("branch1", convs([(192, 48, square1, 1, none), (48, 64, (5, 5), 1, (2, 2))])),

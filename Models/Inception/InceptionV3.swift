@@ -52,6 +52,18 @@ public final class InceptionV3Block: Module {
 
 let square1 = (1, 1), square3 = (3, 3), none = (0, 0), one = (1, 1)
 
+/// The stem Inception v3 and Inception-ResNet-v2 share, under each reference's seven names:
+/// 3×3/2, 3×3, 3×3 padded, 3×3/2 max-pool, 1×1, 3×3, 3×3/2 max-pool (299 → 35, 192 channels).
+func inceptionStem(inputChannels: Int, names: [String]) -> [(String, Module)] {
+    precondition(names.count == 7, "the Inception stem has seven layers")
+    let layers: [Module] = [
+        BasicConv2d(inputChannels, 32, kernel: 3, stride: 2), BasicConv2d(32, 32, kernel: 3),
+        BasicConv2d(32, 64, kernel: 3, padding: 1), MaxPool2d(3, stride: 2),
+        BasicConv2d(64, 80, kernel: 1), BasicConv2d(80, 192, kernel: 3), MaxPool2d(3, stride: 2),
+    ]
+    return Array(zip(names, layers))
+}
+
 /// Block A: 1×1; 1×1 → 5×5; 1×1 → 3×3 → 3×3; pool → 1×1 (`poolFeatures`).
 func inceptionA(_ c: Int, poolFeatures: Int) -> InceptionV3Block {
     InceptionV3Block(convs: [
@@ -135,15 +147,9 @@ public final class InceptionV3: Module, AuxiliaryClassifiers {
                 dropout: Float = 0.5) {
         precondition(!transformInput || inputChannels == 3, "transform_input re-normalises three ImageNet channels")
         self.transformInput = transformInput
-        let stem: [(String, Module)] = [
-            ("Conv2d_1a_3x3", BasicConv2d(inputChannels, 32, kernel: 3, stride: 2)),
-            ("Conv2d_2a_3x3", BasicConv2d(32, 32, kernel: 3)),
-            ("Conv2d_2b_3x3", BasicConv2d(32, 64, kernel: 3, padding: 1)),
-            ("maxpool1", MaxPool2d(3, stride: 2)),
-            ("Conv2d_3b_1x1", BasicConv2d(64, 80, kernel: 1)),
-            ("Conv2d_4a_3x3", BasicConv2d(80, 192, kernel: 3)),
-            ("maxpool2", MaxPool2d(3, stride: 2)),
-        ]
+        let stem = inceptionStem(inputChannels: inputChannels, names: [
+            "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3", "maxpool2",
+        ])
         let blocks: [(String, Module)] = [
             ("Mixed_5b", inceptionA(192, poolFeatures: 32)), ("Mixed_5c", inceptionA(256, poolFeatures: 64)),
             ("Mixed_5d", inceptionA(288, poolFeatures: 64)), ("Mixed_6a", inceptionB(288)),
