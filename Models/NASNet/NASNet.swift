@@ -148,7 +148,7 @@ public class NASNetCell: Module {
             other = x
         }
         if ShapeCheck.probeFailed { return nil }
-        if previous.shape[2...] != other.shape[2...], earlier != nil {
+        if previous.shape[2...] != other.shape[2...] {
             ShapeCheck.fail(self, input: x.shape, "its two inputs come to \(previous.shape[2])×\(previous.shape[3]) and "
                 + "\(other.shape[2])×\(other.shape[3]); this padding lines them up only at some input sizes")
             return nil

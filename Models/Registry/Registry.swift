@@ -150,7 +150,8 @@ public enum ModelRegistry {
         }) { nasnetAMobile(classCount: $0.classCount, inputChannels: $0.input[0]) })
         all.append(entry("nasnetalarge", "NASNet", [3, 331, 331], preprocessing: .timm(crop: 331, cropFraction: 0.911), classifier: ["last_linear"],
                          rule: { input in
-            input[1] >= 32 && input[2] >= 32 ? nil : "nasnetalarge takes inputs of at least 32×32, not \(input[1])×\(input[2])"
+            NASNetPadding.tensorFlowSame.accepts(input[1]) && NASNetPadding.tensorFlowSame.accepts(input[2]) ? nil
+                : "nasnetalarge takes inputs of at least 32×32, not \(input[1])×\(input[2])"
         }) { nasnetALarge(classCount: $0.classCount, inputChannels: $0.input[0]) })
         all.append(entry("mobilenet_v2", "MobileNet", imageNet, classifier: ["classifier.1"]) {
             mobileNetV2(classCount: $0.classCount, inputChannels: $0.input[0])

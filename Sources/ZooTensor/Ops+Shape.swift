@@ -99,31 +99,21 @@ public func pad2d(_ input: Variable, _ margins: Margins, value: Float = 0) -> Va
     let (outHeight, outWidth) = (height + margins.top + margins.bottom, width + margins.left + margins.right)
     precondition(outHeight > 0 && outWidth > 0, "margins (\(margins)) leave nothing of a \(height)×\(width) input")
     // The input rows and columns that survive, and where they land.
-    let rows = max(0, -margins.top)..<min(height, outHeight - margins.top)
-    let columns = max(0, -margins.left)..<min(width, outWidth - margins.left)
-    let outShape = [shape[0], shape[1], outHeight, outWidth]
-
-    /// Copies the surviving block between an input plane and an output plane.
-    func copyBlock(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, inputToOutput: Bool) {
-        guard !rows.isEmpty, !columns.isEmpty else { return }
-        for row in rows {
-            let inputOffset = row * width + columns.lowerBound
-            let outputOffset = (row + margins.top) * outWidth + columns.lowerBound + margins.left
-            if inputToOutput {
-                (to + outputOffset).update(from: from + inputOffset, count: columns.count)
-            } else {
-                (to + inputOffset).update(from: from + outputOffset, count: columns.count)
-            }
-        }
+    func surviving(_ size: Int, _ out: Int, _ before: Int) -> Range<Int> {
+        let first = max(0, -before)
+        return first..<max(first, min(size, out - before))
     }
-
+    let rows = surviving(height, outHeight, margins.top), columns = surviving(width, outWidth, margins.left)
+    let outShape = [shape[0], shape[1], outHeight, outWidth]
+    let outputRows = (rows.lowerBound + margins.top)..<(rows.upperBound + margins.top)
+    let outputColumns = (columns.lowerBound + margins.left)..<(columns.upperBound + margins.left)
     let x = input.value
     let y = Tensor(uninitialized: outShape) { out in
         x.withUnsafeBufferPointer { xb in
             parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, outHeight * outWidth))) { plane in
-                let target = out.baseAddress! + plane * outHeight * outWidth
-                target.update(repeating: value, count: outHeight * outWidth)
-                copyBlock(xb.baseAddress! + plane * height * width, target, inputToOutput: true)
+                place(xb.baseAddress! + plane * height * width, width: width, shift: (-margins.top, -margins.left),
+                      into: out.baseAddress! + plane * outHeight * outWidth, height: outHeight, width: outWidth,
+                      rows: outputRows, columns: outputColumns, fill: value)
             }
         }
     }
@@ -131,11 +121,31 @@ public func pad2d(_ input: Variable, _ margins: Margins, value: Float = 0) -> Va
         [Tensor(uninitialized: shape) { grad in
             dy.withUnsafeBufferPointer { db in
                 parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, height * width))) { plane in
-                    let target = grad.baseAddress! + plane * height * width
-                    target.update(repeating: 0, count: height * width)
-                    copyBlock(db.baseAddress! + plane * outHeight * outWidth, target, inputToOutput: false)
+                    place(db.baseAddress! + plane * outHeight * outWidth, width: outWidth, shift: (margins.top, margins.left),
+                          into: grad.baseAddress! + plane * height * width, height: height, width: width,
+                          rows: rows, columns: columns, fill: 0)
                 }
             }
         }]
+    }
+}
+
+/// Writes a `height`×`width` plane, each element once: its block `rows`×`columns` from `source`
+/// (row r, column c of the plane is the source's row r + shift.row, column c + shift.column),
+/// `fill` everywhere else.
+private func place(_ source: UnsafePointer<Float>, width sourceWidth: Int, shift: (row: Int, column: Int),
+                   into target: UnsafeMutablePointer<Float>, height: Int, width: Int,
+                   rows: Range<Int>, columns: Range<Int>, fill: Float) {
+    let copies = !rows.isEmpty && !columns.isEmpty
+    for row in 0..<height {
+        let line = target + row * width
+        guard copies, rows.contains(row) else {
+            line.update(repeating: fill, count: width)
+            continue
+        }
+        line.update(repeating: fill, count: columns.lowerBound)
+        (line + columns.lowerBound).update(from: source + (row + shift.row) * sourceWidth + columns.lowerBound + shift.column,
+                                          count: columns.count)
+        (line + columns.upperBound).update(repeating: fill, count: width - columns.upperBound)
     }
 }
