@@ -23,10 +23,22 @@ public final class ZeroPadShortcut: Module {
 
     public override func forward(_ input: Variable) -> Variable {
         // [N, C, H, W] → [N, C, H/s, W/s] → [N, C + extra, H/s, W/s]
-        let subsampled = stride == 1 ? input : avgPool2d(input, kernel: (1, 1), stride: (stride, stride))
-        var shape = subsampled.shape
-        shape[1] = extraChannels
-        return concat([subsampled, Variable(Tensor(zeros: shape))])
+        let output = PlanTrace.paused {
+            let subsampled = stride == 1 ? input : avgPool2d(input, kernel: (1, 1), stride: (stride, stride))
+            var shape = subsampled.shape
+            shape[1] = extraChannels
+            return concat([subsampled, Variable(Tensor(zeros: shape))])
+        }
+        // For an inference plan: the same map as a 1×1 convolution of stride s whose weights
+        // pass channel c to output c and give the extra channels zero.
+        return PlanTrace.note(.conv2d(weight: selection(channels: input.shape[1]), bias: nil, stride: (stride, stride),
+                                      padding: (0, 0), dilation: (1, 1), groups: 1), [input], output)
+    }
+
+    private func selection(channels: Int) -> Tensor {
+        var weight = Tensor(zeros: [channels + extraChannels, channels, 1, 1])
+        for c in 0..<channels { weight.scalars[c * channels + c] = 1 }
+        return weight
     }
 }
 

@@ -1,41 +1,28 @@
 #include "zoo_dnnl.h"
 
+#include "zoo_dnnl_library.h"
+
 #include <dlfcn.h>
-#include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- the library, loaded once ---------------------------------------------------------- */
 
-#define ZOO_DNNL_FUNCTIONS(X)                                                                  \
-    X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_wait)                            \
-    X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size)     \
-    X(dnnl_dilated_convolution_forward_desc_init)                                              \
-    X(dnnl_dilated_convolution_backward_data_desc_init)                                        \
-    X(dnnl_dilated_convolution_backward_weights_desc_init)                                     \
-    X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query)  \
-    X(dnnl_primitive_desc_query_md) X(dnnl_primitive_create) X(dnnl_primitive_destroy)         \
-    X(dnnl_primitive_execute) X(dnnl_memory_create) X(dnnl_memory_destroy)                     \
-    X(dnnl_reorder_primitive_desc_create) X(dnnl_primitive_attr_create)                        \
-    X(dnnl_primitive_attr_destroy) X(dnnl_primitive_attr_set_post_ops) X(dnnl_post_ops_create) \
-    X(dnnl_post_ops_destroy) X(dnnl_post_ops_append_eltwise) X(dnnl_post_ops_append_sum)
+#define ZOO_DEFINE(name) __typeof__(name) *p_##name;
+ZOO_DNNL_FUNCTIONS(ZOO_DEFINE)
+void (*p_omp_set_num_threads)(int);
 
-#define ZOO_DECLARE(name) static __typeof__(name) *p_##name;
-ZOO_DNNL_FUNCTIONS(ZOO_DECLARE)
-static void (*p_omp_set_num_threads)(int);
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t zoo_dnnl_lock = PTHREAD_MUTEX_INITIALIZER;
+dnnl_engine_t zoo_dnnl_engine;
+dnnl_stream_t zoo_dnnl_stream;
 static int state; /* 0 not tried, 1 loaded, -1 unavailable */
-static dnnl_engine_t engine;
-static dnnl_stream_t stream;
 
 /* ZOO_DNNL_LAYOUT=plain or =blocked overrides the rule for every shape (an experiment's knob,
    read when the library loads). */
 static int layout_override = -1;
 
-static int load(void) {
+int zoo_dnnl_load(void) {
     if (state) return state > 0;
     state = -1;
     const char *choice = getenv("ZOO_CONV");
@@ -51,16 +38,16 @@ static int load(void) {
 #define ZOO_RESOLVE(name) if (!(p_##name = (__typeof__(name) *)dlsym(library, #name))) return 0;
     ZOO_DNNL_FUNCTIONS(ZOO_RESOLVE)
     p_omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
-    if (p_dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return 0;
-    if (p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return 0;
+    if (p_dnnl_engine_create(&zoo_dnnl_engine, dnnl_cpu, 0) != dnnl_success) return 0;
+    if (p_dnnl_stream_create(&zoo_dnnl_stream, zoo_dnnl_engine, dnnl_stream_default_flags) != dnnl_success) return 0;
     state = 1;
     return 1;
 }
 
 int zoo_dnnl_available(void) {
-    pthread_mutex_lock(&lock);
-    int ok = load();
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&zoo_dnnl_lock);
+    int ok = zoo_dnnl_load();
+    pthread_mutex_unlock(&zoo_dnnl_lock);
     return ok;
 }
 
@@ -172,7 +159,7 @@ static int bind(entry *e, const_dnnl_primitive_desc_t pd, int index, int id, int
     if (p_dnnl_memory_desc_equal(&a->plain, &a->used)) return 1;
     dnnl_primitive_desc_t rpd;
     const dnnl_memory_desc_t *from = output ? &a->used : &a->plain, *to = output ? &a->plain : &a->used;
-    if (p_dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL) != dnnl_success) return 0;
+    if (p_dnnl_reorder_primitive_desc_create(&rpd, from, zoo_dnnl_engine, to, zoo_dnnl_engine, NULL) != dnnl_success) return 0;
     dnnl_status_t status = p_dnnl_primitive_create(&a->reorder, rpd);
     p_dnnl_primitive_desc_destroy(rpd);
     return status == dnnl_success;
@@ -219,7 +206,7 @@ static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias, i
             p_dnnl_primitive_attr_set_post_ops(attr, ops);
             p_dnnl_post_ops_destroy(ops);
         }
-        if (p_dnnl_primitive_desc_create(&pd, &forward, attr, engine, NULL) != dnnl_success) goto done;
+        if (p_dnnl_primitive_desc_create(&pd, &forward, attr, zoo_dnnl_engine, NULL) != dnnl_success) goto done;
         e->count = has_bias ? 4 : 3;
         if (!bind(e, pd, 0, DNNL_ARG_SRC, 0, dnnl_query_src_md, &psrc)) goto done;
         if (!bind(e, pd, 1, DNNL_ARG_WEIGHTS, 0, dnnl_query_weights_md, &pweights)) goto done;
@@ -227,17 +214,17 @@ static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias, i
         if (has_bias) bind_plain(e, 3, DNNL_ARG_BIAS, 0, &pbias);
         if (accumulate && e->args[2].reorder) {
             dnnl_primitive_desc_t rpd;
-            if (p_dnnl_reorder_primitive_desc_create(&rpd, &pdst, engine, &e->args[2].used, engine, NULL) != dnnl_success) goto done;
+            if (p_dnnl_reorder_primitive_desc_create(&rpd, &pdst, zoo_dnnl_engine, &e->args[2].used, zoo_dnnl_engine, NULL) != dnnl_success) goto done;
             dnnl_status_t status = p_dnnl_primitive_create(&e->dst_in, rpd);
             p_dnnl_primitive_desc_destroy(rpd);
             if (status != dnnl_success) goto done;
         }
     } else {
-        if (p_dnnl_primitive_desc_create(&hint, &forward, NULL, engine, NULL) != dnnl_success) goto done;
+        if (p_dnnl_primitive_desc_create(&hint, &forward, NULL, zoo_dnnl_engine, NULL) != dnnl_success) goto done;
         if (kind == BACKWARD_DATA) {
             if (p_dnnl_dilated_convolution_backward_data_desc_init(&backward, dnnl_convolution_direct, &src, &weights, &dst,
                                                                    strides, dilates, padding, padding) != dnnl_success) goto done;
-            if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, engine, hint) != dnnl_success) goto done;
+            if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, zoo_dnnl_engine, hint) != dnnl_success) goto done;
             e->count = 3;
             if (!bind(e, pd, 0, DNNL_ARG_DIFF_DST, 0, dnnl_query_diff_dst_md, &pdst)) goto done;
             if (!bind(e, pd, 1, DNNL_ARG_WEIGHTS, 0, dnnl_query_weights_md, &pweights)) goto done;
@@ -246,7 +233,7 @@ static entry *build(int kind, const zoo_conv_shape *s, int relu, int has_bias, i
             if (p_dnnl_dilated_convolution_backward_weights_desc_init(&backward, dnnl_convolution_direct, &src, &weights,
                                                                       NULL, &dst, strides, dilates,
                                                                       padding, padding) != dnnl_success) goto done;
-            if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, engine, hint) != dnnl_success) goto done;
+            if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, zoo_dnnl_engine, hint) != dnnl_success) goto done;
             e->count = 3;
             if (!bind(e, pd, 0, DNNL_ARG_SRC, 0, dnnl_query_src_md, &psrc)) goto done;
             if (!bind(e, pd, 1, DNNL_ARG_DIFF_DST, 0, dnnl_query_diff_dst_md, &pdst)) goto done;
@@ -286,7 +273,7 @@ static entry *find(int kind, const zoo_conv_shape *s, int relu, int has_bias, in
 
 static int run_reorder(dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to) {
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    return p_dnnl_primitive_execute(reorder, stream, 2, args) == dnnl_success;
+    return p_dnnl_primitive_execute(reorder, zoo_dnnl_stream, 2, args) == dnnl_success;
 }
 
 /* The kept weights for (tag, e), reordered from `plain` on first use; NULL if out of memory. */
@@ -297,7 +284,7 @@ static void *kept_copy(unsigned long long tag, const entry *e, const argument *a
     size_t bytes = p_dnnl_memory_desc_get_size(&a->used);
     if (!k || posix_memalign(&k->data, 64, bytes) != 0) { free(k); return NULL; }
     dnnl_memory_t copy;
-    int ok = p_dnnl_memory_create(&copy, &a->used, engine, k->data) == dnnl_success;
+    int ok = p_dnnl_memory_create(&copy, &a->used, zoo_dnnl_engine, k->data) == dnnl_success;
     if (ok) {
         ok = run_reorder(a->reorder, plain, copy);
         p_dnnl_memory_destroy(copy);
@@ -311,52 +298,52 @@ static void *kept_copy(unsigned long long tag, const entry *e, const argument *a
 }
 
 void zoo_dnnl_forget(unsigned long long tag) {
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&zoo_dnnl_lock);
     for (kept **link = &kept_weights; *link;) {
         kept *k = *link;
         if (k->tag == tag) { *link = k->next; free(k->data); free(k); }
         else link = &k->next;
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&zoo_dnnl_lock);
 }
 
 /* Runs the cached primitive for the key on the caller's plain buffers. */
 static int run(int kind, const zoo_conv_shape *s, int relu, int accumulate, void *buffers[MAX_ARGS], int has_bias,
                unsigned long long weights_tag, int threads) {
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&zoo_dnnl_lock);
     int ok = 0;
     dnnl_memory_t plain[MAX_ARGS] = {0}, used[MAX_ARGS] = {0};
     entry *e = NULL;
-    if (!load()) goto done;
+    if (!zoo_dnnl_load()) goto done;
     e = find(kind, s, relu, has_bias, accumulate);
     if (!e) goto done;
     if (p_omp_set_num_threads && threads > 0) p_omp_set_num_threads(threads);
     dnnl_exec_arg_t args[MAX_ARGS];
     for (int i = 0; i < e->count; i++) {
         argument *a = &e->args[i];
-        if (p_dnnl_memory_create(&plain[i], &a->plain, engine, buffers[i]) != dnnl_success) goto done;
+        if (p_dnnl_memory_create(&plain[i], &a->plain, zoo_dnnl_engine, buffers[i]) != dnnl_success) goto done;
         if (a->reorder) {
             void *copy = NULL;
             int keep = weights_tag != 0 && kind == FORWARD && a->id == DNNL_ARG_WEIGHTS;
             if (keep) copy = kept_copy(weights_tag, e, a, plain[i]);
             else copy = scratch_buffer(i, p_dnnl_memory_desc_get_size(&a->used));
-            if (!copy || p_dnnl_memory_create(&used[i], &a->used, engine, copy) != dnnl_success) goto done;
+            if (!copy || p_dnnl_memory_create(&used[i], &a->used, zoo_dnnl_engine, copy) != dnnl_success) goto done;
             if (!a->output && !keep && !run_reorder(a->reorder, plain[i], used[i])) goto done;
             if (a->output && accumulate && !run_reorder(e->dst_in, plain[i], used[i])) goto done;
         }
         args[i].arg = a->id;
         args[i].memory = a->reorder ? used[i] : plain[i];
     }
-    if (p_dnnl_primitive_execute(e->primitive, stream, e->count, args) != dnnl_success) goto done;
+    if (p_dnnl_primitive_execute(e->primitive, zoo_dnnl_stream, e->count, args) != dnnl_success) goto done;
     for (int i = 0; i < e->count; i++)
         if (e->args[i].reorder && e->args[i].output && !run_reorder(e->args[i].reorder, used[i], plain[i])) goto done;
-    ok = p_dnnl_stream_wait(stream) == dnnl_success;
+    ok = p_dnnl_stream_wait(zoo_dnnl_stream) == dnnl_success;
 done:
     for (int i = 0; i < MAX_ARGS; i++) {
         if (plain[i]) p_dnnl_memory_destroy(plain[i]);
         if (used[i]) p_dnnl_memory_destroy(used[i]);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&zoo_dnnl_lock);
     return ok ? 0 : -1;
 }
 
@@ -381,9 +368,9 @@ int zoo_dnnl_conv_backward_weights(const zoo_conv_shape *shape, const float *src
 
 const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind) {
     const char *name = "";
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&zoo_dnnl_lock);
     for (entry *e = entries; e; e = e->next)
         if (e->primitive && e->kind == kind && memcmp(&e->shape, shape, sizeof *shape) == 0) { name = e->implementation; break; }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&zoo_dnnl_lock);
     return name;
 }

@@ -10,7 +10,7 @@ import ZooTensor
 /// Training, gradients, summaries and the state_dict never see a difference.
 enum InferenceFusion {
     static func applies(to module: Module) -> Bool {
-        !module.isTraining && !GradMode.isEnabled && SummaryTrace.rows == nil && ShapeCheck.probe == nil
+        !module.isTraining && !GradMode.isEnabled && SummaryTrace.rows == nil && ShapeCheck.probe == nil && PlanTrace.tracer == nil
     }
 
     /// Runs `modules` in order on `input`, fusing Conv2d → BatchNorm [→ ReLU] runs. With

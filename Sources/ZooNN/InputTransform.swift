@@ -6,7 +6,5 @@ import ZooTensor
 public func imageNetToHalfNormalisation(_ input: Variable) -> Variable {
     // In double precision, then rounded once, as PyTorch does with Python's float constants.
     let mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225]
-    let scale = Tensor(shape: [1, 3, 1, 1], scalars: std.map { Float($0 / 0.5) })
-    let shift = Tensor(shape: [1, 3, 1, 1], scalars: mean.map { Float(($0 - 0.5) / 0.5) })
-    return input * Variable(scale) + Variable(shift)
+    return channelAffine(input, scale: std.map { Float($0 / 0.5) }, shift: mean.map { Float(($0 - 0.5) / 0.5) })
 }

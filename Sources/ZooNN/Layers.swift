@@ -132,8 +132,10 @@ public final class BatchNorm: Module {
     /// The normalisation, then a ReLU when `relu` (one pass in inference).
     func forward(_ input: Variable, relu withReLU: Bool) -> Variable {
         if !isTraining && !GradMode.isEnabled {
-            return Variable(batchNormInference(input.value, weight: weight.value, bias: bias.value, runningMean: runningMean.value,
-                                               runningVar: runningVar.value, eps: eps, relu: withReLU))
+            let output = Variable(batchNormInference(input.value, weight: weight.value, bias: bias.value, runningMean: runningMean.value,
+                                                     runningVar: runningVar.value, eps: eps, relu: withReLU))
+            return PlanTrace.note(.batchNorm(mean: runningMean.value, variance: runningVar.value, weight: weight.value,
+                                             bias: bias.value, eps: eps, relu: withReLU), [input], output)
         }
         if isTraining && GradMode.isEnabled { batchesTracked.value.scalars[0] += 1 }
         let normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,

@@ -93,6 +93,10 @@ public struct Broadcast {
 
 /// a + b with broadcasting (a residual join, or a per-channel bias).
 public func add(_ a: Variable, _ b: Variable) -> Variable {
+    PlanTrace.note(.add, [a, b], broadcastAdd(a, b))
+}
+
+private func broadcastAdd(_ a: Variable, _ b: Variable) -> Variable {
     if a.shape == b.shape {
         return Variable.record(a.value + b.value, [a, b]) { dy in [dy, dy] }
     }
@@ -108,10 +112,22 @@ public func add(_ a: Variable, _ b: Variable) -> Variable {
 public func mul(_ a: Variable, _ b: Variable) -> Variable {
     let plan = Broadcast(a.shape, b.shape)
     let (av, bv) = (a.value, b.value)
-    return Variable.record(plan.apply(av, bv, *), [a, b]) { dy in
+    return PlanTrace.note(.mul, [a, b], Variable.record(plan.apply(av, bv, *), [a, b]) { dy in
         [a.requiresGrad ? plan.reduce(dy, toA: true, original: av.shape, factor: bv) : nil,
          b.requiresGrad ? plan.reduce(dy, toA: false, original: bv.shape, factor: av) : nil]
+    })
+}
+
+/// x · scale_c + shift_c for each channel c of an [N, C, …] input (a fixed per-channel
+/// normalisation).
+public func channelAffine(_ x: Variable, scale: [Float], shift: [Float]) -> Variable {
+    precondition(x.shape.count >= 2 && scale.count == x.shape[1] && shift.count == x.shape[1],
+                 "channelAffine of \(scale.count) channels for an input of shape \(x.shape)")
+    let shape = [1, scale.count] + Array(repeating: 1, count: x.shape.count - 2)
+    let y = PlanTrace.paused {
+        x * Variable(Tensor(shape: shape, scalars: scale)) + Variable(Tensor(shape: shape, scalars: shift))
     }
+    return PlanTrace.note(.channelAffine(scale: scale, shift: shift), [x], y)
 }
 
 public func + (a: Variable, b: Variable) -> Variable { add(a, b) }

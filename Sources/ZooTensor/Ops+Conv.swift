@@ -7,12 +7,14 @@ public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
     let x = input.value, w = weight.value
     let y = ConvKernels.forward(x, weight: w, bias: bias?.value, g)
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
-    return Variable.record(y, inputs) { dy in
+    let output = Variable.record(y, inputs) { dy in
         let dx = input.requiresGrad ? ConvKernels.backwardInput(dy, weight: w, g) : nil
         let dw = weight.requiresGrad ? ConvKernels.backwardWeight(x, gradOutput: dy, g) : nil
         let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
+    return PlanTrace.note(.conv2d(weight: w, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups),
+                          [input], output)
 }
 
 /// conv2d for inference, with no autograd record: the bias and an optional ReLU are applied
@@ -80,7 +82,7 @@ public func linear(_ input: Variable, weight: Variable, bias: Variable? = nil) -
     }
     matmulInto(&y, x, w, transposeA: false, transposeB: true, beta: bias == nil ? 0 : 1)
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
-    return Variable.record(y, inputs) { dy in
+    let output = Variable.record(y, inputs) { dy in
         var dx: Tensor?, dw: Tensor?
         if input.requiresGrad {
             dx = Tensor(zeros: [n, inFeatures])
@@ -93,6 +95,7 @@ public func linear(_ input: Variable, weight: Variable, bias: Variable? = nil) -
         let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
+    return PlanTrace.note(.linear(weight: weight.value, bias: bias?.value), [input], output)
 }
 
 /// C = A · B for rank-2 A [m, k] and B [k, n].

@@ -27,7 +27,7 @@ public func relu(_ x: Variable) -> Variable {
             parallelRanges(xb.count) { range in reluLoop(source, target, range) }
         }
     }
-    return Variable.record(y, [x]) { dy in
+    return PlanTrace.note(.relu, [x], Variable.record(y, [x]) { dy in
         [Tensor(uninitialized: y.shape) { out in
             y.withUnsafeBufferPointer { yb in
                 dy.withUnsafeBufferPointer { gb in
@@ -36,17 +36,17 @@ public func relu(_ x: Variable) -> Variable {
                 }
             }
         }]
-    }
+    })
 }
 
 /// min(max(x, 0), 6) (MobileNet's ReLU6); the gradient passes where 0 < x < 6, as PyTorch's
 /// hardtanh backward.
 public func relu6(_ x: Variable) -> Variable {
-    unary(x, { Swift.min(Swift.max($0, 0), 6) }, derivative: { x, _ in x > 0 && x < 6 ? 1 : 0 })
+    PlanTrace.note(.relu6, [x], unary(x, { Swift.min(Swift.max($0, 0), 6) }, derivative: { x, _ in x > 0 && x < 6 ? 1 : 0 }))
 }
 
 public func sigmoid(_ x: Variable) -> Variable {
-    unary(x, { 1 / (1 + expf(-$0)) }, derivative: { _, y in y * (1 - y) })
+    PlanTrace.note(.sigmoid, [x], unary(x, { 1 / (1 + expf(-$0)) }, derivative: { _, y in y * (1 - y) }))
 }
 
 public func tanh(_ x: Variable) -> Variable {
@@ -63,7 +63,7 @@ public func silu(_ x: Variable) -> Variable {
 
 /// x · factor.
 public func scale(_ x: Variable, by factor: Float) -> Variable {
-    unary(x, { $0 * factor }, derivative: { _, _ in factor })
+    PlanTrace.note(.scale(factor), [x], unary(x, { $0 * factor }, derivative: { _, _ in factor }))
 }
 
 /// The axis decomposition [outer, axis, inner] of a shape.

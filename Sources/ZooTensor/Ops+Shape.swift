@@ -26,7 +26,7 @@ public func concat(_ inputs: [Variable], axis: Int = 1) -> Variable {
             offset += size
         }
     }
-    return Variable.record(y, inputs) { dy in
+    return PlanTrace.note(.concat(axis: axis), inputs, Variable.record(y, inputs) { dy in
         var grads: [Tensor?] = []
         var offset = 0
         for (input, size) in zip(inputs, sizes) {
@@ -45,13 +45,13 @@ public func concat(_ inputs: [Variable], axis: Int = 1) -> Variable {
             offset += size
         }
         return grads
-    }
+    })
 }
 
 /// The same elements under another shape (one dimension may be -1).
 public func reshape(_ input: Variable, _ shape: [Int]) -> Variable {
     let original = input.shape
-    return Variable.record(input.value.reshaped(shape), [input]) { dy in [dy.reshaped(original)] }
+    return PlanTrace.note(.reshape, [input], Variable.record(input.value.reshaped(shape), [input]) { dy in [dy.reshaped(original)] })
 }
 
 /// [N, …] → [N, Π …].
@@ -117,7 +117,7 @@ public func pad2d(_ input: Variable, _ margins: Margins, value: Float = 0) -> Va
             }
         }
     }
-    return Variable.record(y, [input]) { dy in
+    return PlanTrace.note(.pad(margins, value: value), [input], Variable.record(y, [input]) { dy in
         [Tensor(uninitialized: shape) { grad in
             dy.withUnsafeBufferPointer { db in
                 parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, height * width))) { plane in
@@ -127,7 +127,7 @@ public func pad2d(_ input: Variable, _ margins: Margins, value: Float = 0) -> Va
                 }
             }
         }]
-    }
+    })
 }
 
 /// Writes a `height`×`width` plane, each element once: its block `rows`×`columns` from `source`

@@ -15,6 +15,8 @@ extension ZooCommand {
         @Option(help: "Time one training epoch over this data set instead (see 'zoo train --data'): shuffled batches, SGD with momentum, no augmentation or evaluation.")
         var epoch: String?
         @Flag(help: "Print one JSON object.") var json = false
+        @Flag(help: "Run inference eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
+        @Flag(help: "Print each step of the inference plan with its median time and GFLOP/s.") var profile = false
 
         func run() {
             installErrorHandlers()
@@ -34,32 +36,51 @@ extension ZooCommand {
             let labels = (0..<batch).map { $0 % entry.defaultClassCount }
             let optimizer = SGD(network.namedParameters().map(\.variable), learningRate: 1e-4, momentum: 0.9)
             if train { network.train() } else { network.eval() }
+            var plan: InferencePlan?
+            var path = train ? "eager" : "plan"
+            if !train && !eager {
+                do {
+                    plan = try InferencePlan(network, inputShape: [batch] + shape)
+                } catch {
+                    warn("no inference plan for \(entry.name): \(error); running eagerly")
+                    path = "eager (no plan)"
+                }
+            } else if eager {
+                path = "eager"
+            }
+            var stepTimes: [[Double]] = []
             func step() {
                 if train {
                     optimizer.zeroGrad()
                     crossEntropy(network(x), targets: labels).backward()
                     optimizer.step()
+                } else if let plan {
+                    if profile { stepTimes.append(plan.runTimed(x.value).stepMilliseconds) } else { _ = plan.run(x.value) }
                 } else {
                     _ = GradMode.withoutGrad { network(x) }
                 }
             }
             step()
+            stepTimes = []
             var times: [Double] = []
             for _ in 0..<iters {
                 let start = DispatchTime.now().uptimeNanoseconds
                 step()
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
+            if let plan, profile { printProfile(plan, stepTimes) }
             let median = times.sorted()[times.count / 2]
             let flops = Double(macs) * 2 * (train ? 3 : 1)
             let result: [String: Any] = ["ms_per_batch": median, "images_per_second": Double(batch) / median * 1000,
-                                         "gflops": flops / median / 1e6, "convolutions": convolutionEngine]
+                                         "gflops": flops / median / 1e6, "convolutions": convolutionEngine,
+                                         "path": path, "plan_build_ms": plan?.buildMilliseconds ?? 0]
             if json {
                 printJSON(result)
             } else {
-                print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d; convolutions: %@)",
+                let engine = plan.map { String(format: "inference plan built in %.0f ms", $0.buildMilliseconds) } ?? "\(path); convolutions: \(convolutionEngine)"
+                print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d; %@)",
                              entry.name, train ? "training" : "inference", batch, shape.map(String.init).joined(separator: "×"),
-                             Threads.count, median, Double(batch) / median * 1000, flops / median / 1e6, iters, convolutionEngine))
+                             Threads.count, median, Double(batch) / median * 1000, flops / median / 1e6, iters, engine))
             }
         }
 
@@ -96,6 +117,19 @@ extension ZooCommand {
             }
         }
 
+    }
+}
+
+/// Each plan step's median time, share and GFLOP/s, slowest first.
+func printProfile(_ plan: InferencePlan, _ runs: [[Double]]) {
+    let steps = plan.steps, macs = plan.stepMACs
+    let medians = steps.indices.map { i in runs.map { $0[i] }.sorted()[runs.count / 2] }
+    let total = medians.reduce(0, +)
+    print(String(format: "%d steps, %.2f ms in all (sum of per-step medians), arena %.1f MB, weights %.1f MB",
+                 steps.count, total, Double(plan.arenaBytes) / 1e6, Double(plan.weightBytes) / 1e6))
+    for i in steps.indices.sorted(by: { medians[$0] > medians[$1] }) {
+        let rate = macs[i] > 0 ? String(format: "%6.1f GFLOP/s", 2 * macs[i] / medians[i] / 1e6) : String(repeating: " ", count: 14)
+        print(String(format: "%4d %8.3f ms %5.1f%% %@  %@", i, medians[i], 100 * medians[i] / total, rate, steps[i]))
     }
 }
 

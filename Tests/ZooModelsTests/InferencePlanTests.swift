@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+import ZooModels
+import ZooNN
+import ZooTensor
+import ZooTestSupport
+
+/// Compiled inference plans against eager execution: every registry model, with batch-norm
+/// statistics and affine parameters made non-trivial so that folding has work to do.
+/// CIFAR-size models and a few ImageNet ones at a reduced size always; every model at its
+/// own input size when ZOO_SLOW_TESTS=1.
+final class InferencePlanTests: XCTestCase {
+    static let slow = ProcessInfo.processInfo.environment["ZOO_SLOW_TESTS"] == "1"
+
+    func randomiseNormalisation(_ model: Module, _ rng: inout Xoshiro256) {
+        for (_, module) in model.namedModules() {
+            guard let bn = module as? BatchNorm else { continue }
+            let c = bn.channels
+            bn.weight.value = Tensor.randomNormal([c], mean: 0.5, std: 0.1, using: &rng)
+            bn.bias.value = Tensor.randomNormal([c], std: 0.2, using: &rng)
+            bn.runningMean.value = Tensor.randomNormal([c], std: 0.2, using: &rng)
+            bn.runningVar.value = Tensor.randomNormal([c], std: 0.2, using: &rng).map { abs($0) + 0.6 }
+        }
+    }
+
+    /// A model of the registry in eval mode, its eager output and its plan's for one random batch.
+    func outputs(_ name: String, input: [Int]? = nil, batch: Int = 2) throws -> (eager: Tensor, planned: Tensor, plan: InferencePlan) {
+        let entry = try XCTUnwrap(ModelRegistry.entry(name))
+        let shape = input ?? entry.defaultInput
+        GlobalRandom.seed(11)
+        let model = entry.build(classCount: 10, input: shape)
+        var rng = Xoshiro256(seed: 12)
+        randomiseNormalisation(model, &rng)
+        model.eval()
+        let x = Tensor.randomNormal([batch] + shape, using: &rng)
+        // With gradients recorded nothing is fused: the plain layer-by-layer reference.
+        let eager = model(Variable(x)).value
+        let plan = try InferencePlan(model, inputShape: [batch] + shape)
+        return (eager, plan.run(x), plan)
+    }
+
+    func check(_ name: String, input: [Int]? = nil, batch: Int = 2) {
+        do {
+            let (eager, planned, _) = try outputs(name, input: input, batch: batch)
+            // 1e-4 of the output's scale, however small the scale (random classifiers give small logits).
+            XCTAssertNil(closeness(planned, eager, tolerance: 1e-4 * min(1, eager.maxAbs), "\(name) \(input ?? [])"))
+            if ProcessInfo.processInfo.environment["ZOO_PLAN_VERBOSE"] != nil {
+                let worst = zip(planned.scalars, eager.scalars).map { abs($0 - $1) }.max() ?? 0
+                print("plan check \(name): max |output| \(eager.maxAbs), max |Δ| \(worst)")
+            }
+        } catch {
+            XCTFail("\(name): \(error)")
+        }
+    }
+
+    func testCIFARSizeModels() {
+        let small = ModelRegistry.entries.filter { $0.defaultInput[1] <= 32 }
+        XCTAssertGreaterThan(small.count, 10)
+        for entry in small { check(entry.name) }
+    }
+
+    /// The smaller ImageNet networks (building the larger ones is slow in a debug build; the slow
+    /// run has them all): concatenations, ceil-mode pooling, depthwise convolutions.
+    func testImageNetModelsAtReducedSize() {
+        for name in ["googlenet", "densenet121", "mobilenet_v2", "squeezenet1_0"] { check(name, input: [3, 32, 32]) }
+    }
+
+    /// Negative controls: a plan that drops the residual sums, or reads a blocked tensor as plain
+    /// NCHW, is caught by the same check.
+    func testMistakesInAPlanAreCaught() throws {
+        defer { InferencePlan.fault = .none }
+        for fault in [InferencePlan.Fault.droppedResidualSum, .plainLayoutIntoPooling] {
+            InferencePlan.fault = fault
+            let (eager, planned, _) = try outputs("resnet20")
+            XCTAssertNotNil(closeness(planned, eager, tolerance: 1e-4 * min(1, eager.maxAbs)), "\(fault) went unnoticed")
+        }
+        InferencePlan.fault = .none
+        let (eager, planned, _) = try outputs("resnet20")
+        XCTAssertNil(closeness(planned, eager, tolerance: 1e-4 * min(1, eager.maxAbs)))
+    }
+
+    /// A plan copies the weights: after they change it is stale, and a new one follows them.
+    func testAPlanKnowsWhenItsWeightsChanged() throws {
+        let model = try XCTUnwrap(ModelRegistry.entry("resnet20")).build(classCount: 10, input: [3, 32, 32])
+        model.eval()
+        let plan = try InferencePlan(model, inputShape: [1, 3, 32, 32])
+        XCTAssertTrue(plan.isCurrent(for: model))
+        let bn = try XCTUnwrap(model.namedModules().compactMap { $0.module as? BatchNorm }.first)
+        bn.runningMean.value = Tensor(zeros: [bn.channels], value: 0.5)
+        XCTAssertFalse(plan.isCurrent(for: model))
+        var rng = Xoshiro256(seed: 1)
+        let x = Tensor.randomNormal([1, 3, 32, 32], using: &rng)
+        let fresh = try InferencePlan(model, inputShape: [1, 3, 32, 32]).run(x)
+        XCTAssertNil(closeness(fresh, model(Variable(x)).value, tolerance: 1e-5))
+        XCTAssertNotNil(closeness(plan.run(x), model(Variable(x)).value, tolerance: 1e-5), "the stale plan still gives the new output")
+    }
+
+    /// Models the planner cannot take say why.
+    func testARefusalNamesTheOperation() throws {
+        let model = Sequential([Conv2d(3, 4, kernel: 3), Lambda("Tanh", tanh)])
+        model.eval()
+        XCTAssertThrowsError(try InferencePlan(model, inputShape: [1, 3, 8, 8])) { error in
+            XCTAssertTrue("\(error)".contains("operation plans do not know"), "\(error)")
+        }
+        model.train()
+        XCTAssertThrowsError(try InferencePlan(model, inputShape: [1, 3, 8, 8]))
+    }
+
+    func testEveryModelAtItsOwnSize() throws {
+        try XCTSkipUnless(Self.slow, "every registry model at its own input size: set ZOO_SLOW_TESTS=1")
+        for entry in ModelRegistry.entries { check(entry.name, batch: 1) }
+    }
+}
