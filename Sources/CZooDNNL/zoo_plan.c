@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { CONV, LINEAR, POOL, ACTIVATION, BINARY, CONCAT, BATCHNORM, FLATTEN };
+enum { CONV, LINEAR, POOL, ACTIVATION, BINARY, CONCAT, BATCHNORM, FLATTEN, PAD };
 static const char *act_names[] = {"", " relu", " relu6", " sigmoid"};
 
 enum { MAX_MEMORIES = 8 };
@@ -18,18 +18,23 @@ typedef struct {
     int rank, dims[4];
     dnnl_memory_desc_t md;
     int root;            /* the tensor whose storage this one shares (itself if none) */
+    int view_of;         /* the concatenation this one is a channel slice of (-1 if none) */
+    int channel_offset;  /* where that slice starts */
+    int is_parent;       /* whether slices of this one are views */
     int first, last;     /* the step that writes it, the last step that reads it */
     size_t offset;       /* in the arena (roots only) */
 } tensor;
 
 typedef struct {
     int kind, dst, sum, act, alg;
+    int in_place; /* a concatenation whose inputs were written into their slices of its output */
     int *srcs, count;
     zoo_conv_shape shape;
     int kernel[2], stride[2], pad_begin[2], pad_end[2];
     float *weights, *bias, *extra; /* plain copies until finalize */
     size_t weight_count;
-    float eps;
+    float eps, value;
+    int margins[4];
     double macs;
     dnnl_primitive_t primitive, copy; /* copy: the sum input into dst, when dst cannot take its place */
     dnnl_memory_t memories[MAX_MEMORIES + 64];
@@ -114,6 +119,7 @@ int zoo_plan_tensor(zoo_plan *p, int rank, int n, int c, int h, int w) {
     t->rank = rank;
     t->dims[0] = n; t->dims[1] = c; t->dims[2] = h; t->dims[3] = w;
     t->root = p->ntensors;
+    t->view_of = -1;
     t->first = t->last = -2;
     return p->ntensors++;
 }
@@ -243,6 +249,21 @@ int zoo_plan_batchnorm(zoo_plan *p, int src, int dst, const float *mean, const f
     memcpy(s->extra + c, beta, c * sizeof(float));
     s->eps = eps;
     snprintf(s->description, sizeof s->description, "batchnorm %d%s", c, act_names[act]);
+    return 0;
+}
+
+int zoo_plan_pad(zoo_plan *p, int src, int dst, const int margins[4], float value) {
+    step *s = new_step(p, PAD, dst, ZOO_ACT_NONE);
+    if (!s || set_sources(p, s, &src, 1)) return -1;
+    const tensor *in = &p->tensors[src], *out = &p->tensors[dst];
+    if (in->rank != 4 || out->rank != 4 || out->dims[0] != in->dims[0] || out->dims[1] != in->dims[1]
+        || out->dims[2] != in->dims[2] + margins[0] + margins[2] || out->dims[3] != in->dims[3] + margins[1] + margins[3])
+        return fail(p, "pad: the margins do not turn [%d, %d, %d, %d] into [%d, %d, %d, %d]", in->dims[0], in->dims[1],
+                    in->dims[2], in->dims[3], out->dims[0], out->dims[1], out->dims[2], out->dims[3]);
+    memcpy(s->margins, margins, sizeof s->margins);
+    s->value = value;
+    snprintf(s->description, sizeof s->description, "pad %d %d %d %d with %g: blocked copy", margins[0], margins[1],
+             margins[2], margins[3], value);
     return 0;
 }
 
@@ -414,7 +435,57 @@ static int root_of(const zoo_plan *p, int t) {
     return t;
 }
 
-static void *address(const zoo_plan *p, int t) { return (char *)p->arena + p->tensors[root_of(p, t)].offset; }
+/* The tensor that owns the arena storage `t` lives in. */
+static int storage_of(const zoo_plan *p, int t) {
+    return root_of(p, p->tensors[t].view_of >= 0 ? p->tensors[t].view_of : t);
+}
+
+static void *address(const zoo_plan *p, int t) {
+    const tensor *v = &p->tensors[t];
+    size_t slice = v->view_of >= 0 ? (size_t)v->channel_offset * v->dims[2] * v->dims[3] * sizeof(float) : 0;
+    return (char *)p->arena + p->tensors[storage_of(p, t)].offset + slice;
+}
+
+/* Concatenation in place. With one image, a channel slice of a blocked tensor that starts at a
+   block boundary is itself a dense blocked tensor, so each input of a concatenation can be
+   written straight into its slice of the output, and the concatenation costs nothing. Walking
+   the concatenations from the last, an input that is already a slice of a later one (DenseNet's
+   block input, in every concatenation of the block) makes this output a slice of that one too. */
+static void concatenate_in_place(zoo_plan *p) {
+    int block = p->blocked == dnnl_aBcd16b ? 16 : 8;
+    for (int i = p->nsteps - 1; i >= 0; i--) {
+        step *s = &p->steps[i];
+        tensor *d = &p->tensors[s->dst];
+        if (s->kind != CONCAT || d->rank != 4 || d->dims[0] != 1 || s->dst == p->output) continue;
+        /* Where the output goes: its own storage, or a slice of a later concatenation. */
+        int parent = d->view_of >= 0 ? d->view_of : s->dst, base = d->view_of >= 0 ? d->channel_offset : 0;
+        int ok = 1, moved = 0, offset = 0;
+        for (int k = 0; k < s->count && ok; k++) {
+            tensor *t = &p->tensors[s->srcs[k]];
+            for (int j = 0; j < k; j++) if (s->srcs[j] == s->srcs[k]) ok = 0;
+            if (s->srcs[k] == p->input || s->srcs[k] == p->output || t->is_parent || offset % block
+                || (t->dims[1] % block && k < s->count - 1)) ok = 0;
+            if (ok && t->view_of >= 0 && !(t->view_of == parent && t->channel_offset == base + offset)) {
+                /* Already a slice elsewhere: this output can follow it when it is not placed yet. */
+                int shifted = t->channel_offset - offset;
+                if (d->view_of >= 0 || moved || shifted < 0 || shifted % block) ok = 0;
+                else { parent = t->view_of; base = shifted; moved = 1; k = -1; offset = 0; continue; }
+            }
+            offset += t->dims[1];
+        }
+        if (!ok) continue;
+        offset = 0;
+        for (int k = 0; k < s->count; k++) {
+            tensor *t = &p->tensors[s->srcs[k]];
+            t->view_of = parent;
+            t->channel_offset = base + offset;
+            offset += t->dims[1];
+        }
+        if (parent != s->dst) { d->view_of = parent; d->channel_offset = base; }
+        p->tensors[parent].is_parent = 1;
+        s->in_place = 1;
+    }
+}
 
 static int bind(zoo_plan *p, step *s, int arg, const dnnl_memory_desc_t *md, void *data) {
     if (s->nmemories == (int)(sizeof s->memories / sizeof s->memories[0])) return fail(p, "%s: too many inputs", s->description);
@@ -467,6 +538,7 @@ static int may_overwrite(const zoo_plan *p, int i, int c) {
     const step *s = &p->steps[i];
     const tensor *t = &p->tensors[c], *d = &p->tensors[s->dst];
     if (c == p->input || t->last != i || !p_dnnl_memory_desc_equal(&t->md, &d->md)) return 0;
+    if (t->view_of >= 0 || t->is_parent || d->view_of >= 0 || d->is_parent) return 0;
     for (int k = 0; k < s->count; k++)
         if (s->srcs[k] == c && !(k == 0 && s->kind != CONV)) return 0; /* read while written */
     return 1;
@@ -490,7 +562,7 @@ static int bind_step(zoo_plan *p, int i, dnnl_primitive_desc_t pd) {
     step *s = &p->steps[i];
     void *dst = address(p, s->dst);
     const dnnl_memory_desc_t *dst_md = &p->tensors[s->dst].md;
-    if (s->sum >= 0 && root_of(p, s->sum) != root_of(p, s->dst)) {
+    if (s->sum >= 0 && storage_of(p, s->sum) != storage_of(p, s->dst)) {
         if (make_reorder(p, &p->tensors[s->sum].md, dst_md, &s->copy)) return -1;
         dnnl_memory_t from, to;
         if (p_dnnl_memory_create(&from, &p->tensors[s->sum].md, zoo_dnnl_engine, address(p, s->sum)) != dnnl_success
@@ -574,7 +646,7 @@ static size_t place(zoo_plan *p) {
     if (!groups) return 0;
     for (int t = 0; t < p->ntensors; t++) {
         if (p->tensors[t].first == -2) continue; /* never used */
-        int r = root_of(p, t);
+        int r = storage_of(p, t);
         int g = 0;
         while (g < count && groups[g].root != r) g++;
         size_t bytes = (p_dnnl_memory_desc_get_size(&p->tensors[t].md) + 63) / 64 * 64;
@@ -639,6 +711,8 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
     if (zoo_plan_fault == 1)
         for (int i = 0; i < p->nsteps; i++) p->steps[i].sum = -1;
 
+    concatenate_in_place(p);
+
     /* In place: a step writes over the input that dies with it. */
     for (int i = 0; i < p->nsteps; i++) {
         step *s = &p->steps[i];
@@ -651,6 +725,15 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
     int status = 0;
     for (int i = 0; i < p->nsteps && !status; i++) {
         step *s = &p->steps[i];
+        if (s->in_place) {
+            strncat(s->description, ": in place", sizeof s->description - strlen(s->description) - 1);
+            continue;
+        }
+        if (s->kind == PAD) {
+            if (p->tensors[s->srcs[0]].md.format_kind != dnnl_blocked || p->tensors[s->srcs[0]].rank != 4
+                || s->srcs[0] == p->input) { status = fail(p, "pad: the input must be a blocked activation"); break; }
+            continue;
+        }
         if (!(pds[i] = describe_step(p, i, s->sum >= 0))) { status = -1; break; }
         const dnnl_memory_desc_t *scratch = p_dnnl_primitive_desc_query_md(pds[i], dnnl_query_scratchpad_md, 0);
         size_t bytes = scratch ? p_dnnl_memory_desc_get_size(scratch) : 0;
@@ -669,7 +752,8 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
             || posix_memalign(&p->scratch, 64, p->scratch_bytes ? p->scratch_bytes : 64) != 0)
             status = fail(p, "out of memory for a %zu-byte arena", p->arena_bytes);
     }
-    for (int i = 0; i < p->nsteps && !status; i++) status = bind_step(p, i, pds[i]);
+    for (int i = 0; i < p->nsteps && !status; i++)
+        if (!p->steps[i].in_place && p->steps[i].kind != PAD) status = bind_step(p, i, pds[i]);
     for (int i = 0; i < p->nsteps; i++) if (pds[i]) p_dnnl_primitive_desc_destroy(pds[i]);
     free(pds);
     if (status) return status;
@@ -689,6 +773,32 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
     return 0;
 }
 
+/* The pad step on the blocked layout [N][C/b][H][W][b]: each output pixel's b lanes are the
+   input's, or `value` (zero in the lanes past the last channel, which stay zero everywhere). */
+static void run_pad(const zoo_plan *p, const step *s) {
+    const tensor *in = &p->tensors[s->srcs[0]], *out = &p->tensors[s->dst];
+    int b = p->blocked == dnnl_aBcd16b ? 16 : 8;
+    int channels = in->dims[1], blocks = (channels + b - 1) / b;
+    int ih = in->dims[2], iw = in->dims[3], oh = out->dims[2], ow = out->dims[3];
+    const float *x = address(p, s->srcs[0]);
+    float *y = address(p, s->dst);
+    float fill[16];
+    for (long n = 0; n < in->dims[0]; n++)
+        for (int cb = 0; cb < blocks; cb++) {
+            for (int lane = 0; lane < b; lane++) fill[lane] = cb * b + lane < channels ? s->value : 0;
+            const float *plane = x + ((n * blocks + cb) * (long)ih * iw) * b;
+            float *target = y + ((n * blocks + cb) * (long)oh * ow) * b;
+            for (int r = 0; r < oh; r++) {
+                int sr = r - s->margins[0];
+                for (int c = 0; c < ow; c++) {
+                    int sc = c - s->margins[1];
+                    const float *from = sr >= 0 && sr < ih && sc >= 0 && sc < iw ? plane + ((long)sr * iw + sc) * b : fill;
+                    memcpy(target + ((long)r * ow + c) * b, from, b * sizeof(float));
+                }
+            }
+        }
+}
+
 static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -704,7 +814,13 @@ int zoo_plan_run_timed(zoo_plan *p, const float *input, float *output, double *s
     if (p_dnnl_primitive_execute(p->reorder_in, p->stream, 2, in_args) != dnnl_success) return fail(p, "the input reorder failed");
     for (int i = 0; i < p->nsteps; i++) {
         step *s = &p->steps[i];
+        if (s->in_place) { if (step_ms) step_ms[i] = 0; continue; }
         double start = step_ms ? now_ms() : 0;
+        if (s->kind == PAD) {
+            run_pad(p, s);
+            if (step_ms) step_ms[i] = now_ms() - start;
+            continue;
+        }
         if (s->copy && p_dnnl_primitive_execute(s->copy, p->stream, 2, s->copy_args) != dnnl_success)
             return fail(p, "step %d (%s): the copy of its sum failed", i, s->description);
         if (p_dnnl_primitive_execute(s->primitive, p->stream, s->nargs, s->args) != dnnl_success)

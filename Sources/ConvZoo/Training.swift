@@ -112,6 +112,6 @@ extension ZooModel {
     public func evaluate(_ data: ImageDataset) throws -> Evaluation {
         try check(data, "evaluation")
         let (mean, std) = normalisation(for: data)
-        return Trainer.evaluate(module, data, mean: mean, std: std)
+        return Trainer.evaluate(module, data, mean: mean, std: std, usesPlans: usesInferencePlans)
     }
 }

@@ -25,6 +25,14 @@ public final class ZooModel {
     var preprocessingIsGiven: Bool
     /// One line about the load to tell a user (a replaced classifier), or nil.
     public let note: String?
+    /// How `forward`, `classify` and `evaluate` run the network: through compiled inference
+    /// plans, or eagerly when `usesInferencePlans` is off or no plan can be built.
+    let inference: PlannedInference
+    /// Whether inference runs through compiled plans (faster; the default) or layer by layer.
+    public var usesInferencePlans: Bool {
+        get { inference.usesPlans }
+        set { inference.usesPlans = newValue }
+    }
 
     init(entry: ModelEntry, module: Module, options: ModelOptions, metadata: [String: String], labels: LabelSet?,
          preprocessing: Preprocessing?, note: String?) {
@@ -32,6 +40,7 @@ public final class ZooModel {
         (self.givenLabels, self.note) = (labels, note)
         self.preprocessing = preprocessing ?? entry.preprocessing(for: options.input)
         preprocessingIsGiven = preprocessing != nil
+        inference = PlannedInference(module)
         ShapeCheck.name(module)
     }
 
@@ -56,8 +65,7 @@ public final class ZooModel {
         guard batch.rank == 4, Array(batch.shape.dropFirst()) == input, batch.shape[0] > 0 else {
             throw ZooError("\(name) takes a batch of [N, \(input.map(String.init).joined(separator: ", "))] inputs, not \(batch.shape)")
         }
-        module.eval()
-        return GradMode.withoutGrad { module(Variable(batch)) }.value
+        return inference(batch)
     }
 
     /// The class probabilities (softmax of the logits) [N, classes] for a batch.

@@ -221,6 +221,7 @@ struct PlanLowering {
         case concat(srcs: [Int], dst: Int)
         case batchNorm(src: Int, dst: Int, mean: [Float], variance: [Float], gamma: [Float], beta: [Float], eps: Float, act: Int32)
         case flatten(src: Int, dst: Int)
+        case pad(src: Int, dst: Int, margins: [Int32], value: Float)
     }
 
     /// The shape of a value at the plan's batch size (the trace ran on one image).
@@ -360,7 +361,10 @@ struct PlanLowering {
                 let kernel = [Int32(x[2] / y[2]), Int32(x[3] / y[3])]
                 step = .pool(src: src, dst: index + 1, kind: Int32(ZOO_POOL_AVG_EXCLUDE_PAD), kernel: kernel, stride: kernel,
                              begin: [0, 0], end: [0, 0])
-            case .scale, .pad:
+            case .pad(let margins, let value):
+                step = .pad(src: src, dst: index + 1, margins: [margins.top, margins.left, margins.bottom, margins.right].map { Int32($0) },
+                            value: value)
+            case .scale:
                 throw PlanRefusal(description: "\(node.op.name) on its own has no plan step")
             }
             steps.append((last, step))
@@ -413,6 +417,8 @@ struct PlanLowering {
             try check(zoo_plan_batchnorm(plan, try tensor(src), try tensor(dst), mean, variance, gamma, beta, eps, act))
         case .flatten(let src, let dst):
             try check(zoo_plan_flatten(plan, try tensor(src), try tensor(dst)))
+        case .pad(let src, let dst, let margins, let value):
+            try check(zoo_plan_pad(plan, try tensor(src), try tensor(dst), margins, value))
         }
     }
 }
@@ -420,4 +426,61 @@ struct PlanLowering {
 private func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A module's evaluation-mode forward pass through compiled plans: one per input shape and
+/// thread count, compiled on first use and again after the weights change, and eager
+/// execution where the planner refuses the model (or when `usesPlans` is off).
+public final class PlannedInference {
+    public let module: Module
+    /// Off: every call runs eagerly, layer by layer.
+    public var usesPlans: Bool
+    /// Why the last call ran eagerly (nil when it ran a plan).
+    public private(set) var eagerReason: String?
+    private var plans: [(key: [Int], plan: InferencePlan)] = []
+    private var refusals: [[Int]: String] = [:]
+    /// Plans kept at once (a classifier's full batches and its last, shorter one, say).
+    private let capacity = 4
+
+    public init(_ module: Module, usesPlans: Bool = true) {
+        self.module = module
+        self.usesPlans = usesPlans
+    }
+
+    /// The plan for inputs of `shape` at the current thread count, compiled if need be.
+    public func plan(for shape: [Int]) throws -> InferencePlan {
+        let key = shape + [Threads.count]
+        if let index = plans.firstIndex(where: { $0.key == key }) {
+            if plans[index].plan.isCurrent(for: module) { return plans[index].plan }
+            plans.remove(at: index)
+        }
+        if let refusal = refusals[key] { throw PlanRefusal(description: refusal) }
+        do {
+            let plan = try InferencePlan(module, inputShape: shape)
+            plans.append((key, plan))
+            if plans.count > capacity { plans.removeFirst() }
+            return plan
+        } catch let refusal as PlanRefusal {
+            // The graph does not change with the weights: a refusal stands for this shape.
+            refusals[key] = refusal.description
+            throw refusal
+        }
+    }
+
+    /// The module's output for `input` in evaluation mode, without recording gradients.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        module.eval()
+        if usesPlans && input.rank == 4 {
+            do {
+                let output = try plan(for: input.shape).run(input)
+                eagerReason = nil
+                return output
+            } catch {
+                eagerReason = "\(error)"
+            }
+        } else {
+            eagerReason = usesPlans ? "a plan takes [N, C, H, W] inputs" : "plans are switched off"
+        }
+        return GradMode.withoutGrad { module(Variable(input)) }.value
+    }
 }

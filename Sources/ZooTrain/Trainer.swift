@@ -81,15 +81,18 @@ public final class Trainer {
         Trainer.evaluate(model, dataset, mean: mean, std: std, batchSize: evaluationBatchSize)
     }
 
-    public static func evaluate(_ model: Module, _ dataset: ImageDataset, mean: [Float], std: [Float], batchSize: Int = 256) -> Evaluation {
+    /// With `usesPlans` the batches run through compiled inference plans (see `PlannedInference`).
+    public static func evaluate(_ model: Module, _ dataset: ImageDataset, mean: [Float], std: [Float], batchSize: Int = 256,
+                                usesPlans: Bool = true) -> Evaluation {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
+        let inference = PlannedInference(model, usesPlans: usesPlans)
         var loss = 0.0, top1 = 0, top5 = 0
         var perClass = [(correct: Int, total: Int)](repeating: (0, 0), count: dataset.classCount)
         for batch in DataLoader(dataset, batchSize: batchSize, seed: nil, mean: mean, std: std) {
             GradMode.withoutGrad {
-                let logits = model(Variable(batch.images))
+                let logits = Variable(inference(batch.images))
                 loss += Double(crossEntropy(logits, targets: batch.labels).value.scalar) * Double(batch.labels.count)
                 top1 += correct(logits.value, batch.labels, k: 1)
                 top5 += correct(logits.value, batch.labels, k: 5)

@@ -15,6 +15,7 @@ extension ZooCommand {
         @Option(help: "Images per forward pass.") var batch = 8
         @Option(name: .customLong("max-pixels"), help: "Refuse images with more pixels than this.") var maxPixels = Image.defaultMaximumPixels
         @Flag(help: "One JSON object per line instead of a table.") var json = false
+        @Flag(help: "Run the network eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
         @Argument(help: "PNG or JPEG files, or folders to search for them.") var images: [String] = []
 
         func validate() throws {
@@ -29,6 +30,7 @@ extension ZooCommand {
             if let model { _ = lookUp(model) }
             let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
             let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
+            loaded.usesInferencePlans = !eager
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
             let files = collectFiles()
             var failures = files.failures

@@ -11,6 +11,7 @@ extension ZooCommand {
         @Option(name: .customLong("val-split"), help: "Fraction of an image folder held out for validation.") var validationSplit = 0.2
         @Option(help: "The seed of an image folder's split.") var seed: UInt64 = 0
         @Flag(help: "Print one JSON object.") var json = false
+        @Flag(help: "Run the network eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
 
         func run() {
             installErrorHandlers()
@@ -19,6 +20,7 @@ extension ZooCommand {
             let test = orFail { try Zoo.datasets(data, for: name, validationSplit: validationSplit, seed: seed).test }
             let loaded = loadModel(name, weights: weights, classCount: nil, input: test.shape)
             if loaded.classCount != test.classCount { fail("'\(weights)' has \(loaded.classCount) classes, but '\(data)' has \(test.classCount)") }
+            loaded.usesInferencePlans = !eager
             let result = orFail { try loaded.evaluate(test) }
             if json {
                 printJSON(["top1": result.top1, "top5": result.top5, "loss": result.loss, "count": result.count] as [String: Any])

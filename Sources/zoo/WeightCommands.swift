@@ -45,6 +45,7 @@ extension ZooCommand {
         @Option(help: "A safetensors file with a float32 tensor 'input' of shape [N, C, H, W].") var input: String
         @Option(help: "The safetensors file to write, with the tensor 'output'.") var output: String
         @Option(name: .customLong("num-classes"), help: "Replace the classifier with a new head of N classes.") var classCount: Int?
+        @Flag(help: "Run the network eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
 
         func run() {
             installErrorHandlers()
@@ -54,6 +55,7 @@ extension ZooCommand {
                 fail("the tensor 'input' of '\(input)' must be [N, C, H, W] with no empty dimension, not \(x.shape)")
             }
             let loaded = loadModel(model, weights: weights, classCount: classCount, input: Array(x.shape.dropFirst()))
+            loaded.usesInferencePlans = !eager
             let y = orFail { try loaded.forward(x) }
             orFail { try SafeTensors(tensors: [("output", y)]).write(to: output) }
         }

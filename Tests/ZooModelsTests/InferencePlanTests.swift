@@ -8,7 +8,7 @@ import ZooTestSupport
 /// Compiled inference plans against eager execution: every registry model, with batch-norm
 /// statistics and affine parameters made non-trivial so that folding has work to do.
 /// CIFAR-size models and a few ImageNet ones at a reduced size always; every model at its
-/// own input size when ZOO_SLOW_TESTS=1.
+/// own input size when ZOO_SLOW_TESTS=1 (ZOO_PLAN_MODELS=a,b,… for some of them).
 final class InferencePlanTests: XCTestCase {
     static let slow = ProcessInfo.processInfo.environment["ZOO_SLOW_TESTS"] == "1"
 
@@ -62,7 +62,9 @@ final class InferencePlanTests: XCTestCase {
     /// The smaller ImageNet networks (building the larger ones is slow in a debug build; the slow
     /// run has them all): concatenations, ceil-mode pooling, depthwise convolutions.
     func testImageNetModelsAtReducedSize() {
-        for name in ["googlenet", "densenet121", "mobilenet_v2", "squeezenet1_0"] { check(name, input: [3, 32, 32]) }
+        for name in ["googlenet", "densenet121", "mobilenet_v2", "squeezenet1_0", "nasnetamobile"] { check(name, input: [3, 32, 32]) }
+        // One image: concatenations write their inputs in place.
+        for name in ["googlenet", "densenet121", "nasnetamobile"] { check(name, input: [3, 32, 32], batch: 1) }
     }
 
     /// Negative controls: a plan that drops the residual sums, or reads a blocked tensor as plain
@@ -108,6 +110,8 @@ final class InferencePlanTests: XCTestCase {
 
     func testEveryModelAtItsOwnSize() throws {
         try XCTSkipUnless(Self.slow, "every registry model at its own input size: set ZOO_SLOW_TESTS=1")
-        for entry in ModelRegistry.entries { check(entry.name, batch: 1) }
+        // ZOO_PLAN_MODELS=a,b,… narrows the run.
+        let only = ProcessInfo.processInfo.environment["ZOO_PLAN_MODELS"].map { Set($0.split(separator: ",").map(String.init)) }
+        for entry in ModelRegistry.entries where only?.contains(entry.name) ?? true { check(entry.name, batch: 1) }
     }
 }

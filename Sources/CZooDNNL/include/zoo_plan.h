@@ -51,6 +51,9 @@ int zoo_plan_concat(zoo_plan *plan, const int *srcs, int count, int dst);
 /* dst = act((src − mean)/√(var + eps) · gamma + beta) per channel; arrays copied. */
 int zoo_plan_batchnorm(zoo_plan *plan, int src, int dst, const float *mean, const float *var, const float *gamma,
                        const float *beta, float eps, int act);
+/* dst = src with `value` added around each plane: margins top, left, bottom, right (negative
+   margins crop), as PyTorch's F.pad with a constant. */
+int zoo_plan_pad(zoo_plan *plan, int src, int dst, const int margins[4], float value);
 /* dst (rank 2, [N, C·H·W]) = src (rank 4) in PyTorch's flatten order. */
 int zoo_plan_flatten(zoo_plan *plan, int src, int dst);
 
