@@ -30,6 +30,9 @@ ZOO15_MODELS = ["squeezenet1_0", "squeezenet1_1", "mobilenet_v1", "mobilenet_v2"
                 "xception", "resnext50_32x4d", "wide_resnet50_2", "inception_resnet_v2", "resnext101_32x8d",
                 "wide_resnet101_2", "nasnetalarge"]
 ZOO15 = [f"{m}-infer-b1" for m in ZOO15_MODELS] + [f"{m}-infer-b16" for m in ZOO15_MODELS]
+# Issue 16's cases (`--cases plan16`): the first six models and three more, inference only.
+PLAN16_MODELS = INFERENCE_MODELS + ["inception_v3", "mobilenet_v2", "resnext50_32x4d"]
+PLAN16 = [f"{m}-infer-b1" for m in PLAN16_MODELS] + [f"{m}-infer-b16" for m in PLAN16_MODELS]
 # Models whose batch of 16 takes seconds: fewer timed iterations.
 HEAVY = {"vgg16", "inception_v3", "xception", "wide_resnet50_2", "inception_resnet_v2", "resnext101_32x8d",
          "wide_resnet101_2", "nasnetalarge"}
@@ -92,10 +95,13 @@ def main():
     parser.add_argument("--venv", required=True)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cases", nargs="*", default=CASES, help="case names, or zoo15 for issue 15's models")
+    parser.add_argument("--cases", nargs="*", default=CASES,
+                        help="case names, or zoo15 for issue 15's models, or plan16 for issue 16's inference cases")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
     args = parser.parse_args()
-    args.cases = [c for case in args.cases for c in (ZOO15 if case == "zoo15" else [case])]
+    sets = {"zoo15": ZOO15, "plan16": PLAN16}
+    chosen = [name for name in sets if args.cases == [name]]
+    args.cases = [c for case in args.cases for c in sets.get(case, [case])]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), ZOO_THREADS=str(args.threads))
     frameworks = ["convzoo", "pytorch", "onnxruntime"]
     runs = {(f, c): [] for f in frameworks for c in args.cases}
@@ -103,6 +109,7 @@ def main():
     engines = set()
     memory = {}
     epochs = {}
+    builds = {}
     os.makedirs(args.out, exist_ok=True)
     raw = open(os.path.join(args.out, "raw.jsonl"), "w")
     for round_ in range(1, args.rounds + 1):
@@ -120,8 +127,11 @@ def main():
                     memory[framework] = result.get("max_rss_mb")
                 versions[framework] = result.get("version", versions.get(framework))
                 if framework == "convzoo":
-                    engines.add(result.get("convolutions", "unknown"))
+                    engines.add(result.get("convolutions", "unknown") if result.get("path", "eager") == "eager"
+                                else "inference plan" if result.get("path") == "plan" else result.get("path"))
                 runs[(framework, case)].append(result["ms_per_batch"])
+                if result.get("plan_build_ms"):
+                    builds.setdefault(case, []).append(result["plan_build_ms"])
                 if "seconds_per_epoch" in result:
                     epochs.setdefault((framework, case), []).append(result["seconds_per_epoch"])
                 raw.write(json.dumps(result) + "\n")
@@ -135,11 +145,11 @@ def main():
 
     lines = ["# ConvZoo against PyTorch and ONNX Runtime", "",
              f"Measured {datetime.date.today().isoformat()} on {machine()}, {args.threads} threads everywhere, "
-             f"by `python3 Tools/bench_compare.py --venv VENV --rounds {args.rounds}{' --cases zoo15' if args.cases == ZOO15 else ''}`: in each of {args.rounds} rounds every case ran "
+             f"by `python3 Tools/bench_compare.py --venv VENV --rounds {args.rounds}{' --cases ' + chosen[0] if chosen else ''}`: in each of {args.rounds} rounds every case ran "
              "once per framework, alternating, each in a fresh process; a run's figure is the median of its own timed iterations "
              "after one warm-up, and the table gives the median over the rounds. "
              f"ConvZoo {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()} "
-             f"(convolutions: {'; '.join(sorted(engines))}), "
+             f"(execution: {'; '.join(sorted(engines))}), "
              f"PyTorch {versions.get('pytorch')} (eager), ONNX Runtime {versions.get('onnxruntime')} (CPU provider, all graph optimisations). "
              "Ratios are the other framework's time over ConvZoo's: above 1 means ConvZoo is faster.", "",
              "| case | ConvZoo ms | PyTorch ms | ONNX Runtime ms | PyTorch / ConvZoo | ONNX Runtime / ConvZoo |",
@@ -158,6 +168,10 @@ def main():
         lines += ["", "lenet5-epoch-b64 is one epoch of 60,000 Fashion-MNIST images (938 batches of 64), median seconds "
                   f"per epoch: ConvZoo {statistics.median(epochs[('convzoo', 'lenet5-epoch-b64')]):.2f} s, "
                   f"PyTorch {statistics.median(epochs[('pytorch', 'lenet5-epoch-b64')]):.2f} s."]
+    if builds:
+        lines += ["", "ConvZoo's inference plan build time (tracing, fusion, oneDNN primitives and weight reorders; "
+                  "median over the rounds, once per process): " +
+                  ", ".join(f"{case} {statistics.median(v):.0f} ms" for case, v in builds.items()) + "."]
     if memory:
         lines += ["", "Peak resident memory, resnet50 inference at batch 16 (`/usr/bin/time -v`, whole process): " +
                   ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items() if v is not None) + "."]

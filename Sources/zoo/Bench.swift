@@ -127,6 +127,17 @@ func printProfile(_ plan: InferencePlan, _ runs: [[Double]]) {
     let total = medians.reduce(0, +)
     print(String(format: "%d steps, %.2f ms in all (sum of per-step medians), arena %.1f MB, weights %.1f MB",
                  steps.count, total, Double(plan.arenaBytes) / 1e6, Double(plan.weightBytes) / 1e6))
+    // Convolutions by kernel size: the rate their kernels reach over the whole network.
+    var kinds: [String: (macs: Double, ms: Double, count: Int)] = [:]
+    for i in steps.indices where steps[i].hasPrefix("conv ") {
+        let kernel = String(steps[i].dropFirst(5).prefix { $0 != "/" }) + (steps[i].contains("grouped") ? " grouped" : "")
+        kinds[kernel, default: (0, 0, 0)].macs += macs[i]
+        kinds[kernel, default: (0, 0, 0)].ms += medians[i]
+        kinds[kernel, default: (0, 0, 0)].count += 1
+    }
+    for (kernel, total) in kinds.sorted(by: { $0.value.ms > $1.value.ms }) {
+        print(String(format: "conv %@: %d steps, %.2f ms, %.1f GFLOP/s", kernel, total.count, total.ms, 2 * total.macs / total.ms / 1e6))
+    }
     for i in steps.indices.sorted(by: { medians[$0] > medians[$1] }) {
         let rate = macs[i] > 0 ? String(format: "%6.1f GFLOP/s", 2 * macs[i] / medians[i] / 1e6) : String(repeating: " ", count: 14)
         print(String(format: "%4d %8.3f ms %5.1f%% %@  %@", i, medians[i], 100 * medians[i] / total, rate, steps[i]))
