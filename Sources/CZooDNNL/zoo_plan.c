@@ -28,6 +28,11 @@ typedef struct {
 typedef struct {
     int kind, dst, sum, act, alg;
     int in_place; /* a concatenation whose inputs were written into their slices of its output */
+    /* A convolution oneDNN has no fast kernel for on the blocked layout (AlexNet's 11×11 stride 4,
+       ResNeXt's four channels per group) runs on the layouts it picks itself, between reorders. */
+    int relayout;
+    dnnl_primitive_t reorder_src, reorder_dst;
+    dnnl_exec_arg_t reorder_src_args[2], reorder_dst_args[2];
     int *srcs, count;
     zoo_conv_shape shape;
     int kernel[2], stride[2], pad_begin[2], pad_end[2];
@@ -85,6 +90,8 @@ void zoo_plan_destroy(zoo_plan *p) {
         step *s = &p->steps[i];
         if (s->primitive) p_dnnl_primitive_destroy(s->primitive);
         if (s->copy) p_dnnl_primitive_destroy(s->copy);
+        if (s->reorder_src) p_dnnl_primitive_destroy(s->reorder_src);
+        if (s->reorder_dst) p_dnnl_primitive_destroy(s->reorder_dst);
         for (int m = 0; m < s->nmemories; m++) p_dnnl_memory_destroy(s->memories[m]);
         for (int o = 0; o < 3; o++) free(s->owned[o]);
         free(s->weights);
@@ -332,7 +339,15 @@ static void eltwise_of(int act, dnnl_alg_kind_t *alg, float *alpha, float *beta)
 static dnnl_primitive_desc_t describe_step(zoo_plan *p, int index, int with_sum) {
     step *s = &p->steps[index];
     const dnnl_memory_desc_t *src = &p->tensors[s->srcs[0]].md, *dst = &p->tensors[s->dst].md;
-    dnnl_memory_desc_t wrong;
+    dnnl_memory_desc_t wrong, any_src, any_dst;
+    if (s->relayout) {
+        dnnl_dims_t sd = {s->shape.batch, s->shape.in_channels, s->shape.height, s->shape.width};
+        dnnl_dims_t dd = {s->shape.batch, s->shape.out_channels, s->shape.out_h, s->shape.out_w};
+        p_dnnl_memory_desc_init_by_tag(&any_src, 4, sd, dnnl_f32, dnnl_format_tag_any);
+        p_dnnl_memory_desc_init_by_tag(&any_dst, 4, dd, dnnl_f32, dnnl_format_tag_any);
+        src = &any_src;
+        dst = &any_dst;
+    }
     if (zoo_plan_fault == 2 && s->kind == POOL) {
         describe_tensor(&p->tensors[s->srcs[0]], &wrong, dnnl_nchw);
         src = &wrong;
@@ -562,11 +577,14 @@ static int bind_step(zoo_plan *p, int i, dnnl_primitive_desc_t pd) {
     step *s = &p->steps[i];
     void *dst = address(p, s->dst);
     const dnnl_memory_desc_t *dst_md = &p->tensors[s->dst].md;
-    if (s->sum >= 0 && storage_of(p, s->sum) != storage_of(p, s->dst)) {
-        if (make_reorder(p, &p->tensors[s->sum].md, dst_md, &s->copy)) return -1;
+    if (s->sum >= 0 && (s->relayout || storage_of(p, s->sum) != storage_of(p, s->dst))) {
+        /* The sum's input into the output buffer first (the kernel's private one after a relayout). */
+        const dnnl_memory_desc_t *target = s->relayout ? p_dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0) : dst_md;
+        if (s->relayout && posix_memalign(&s->owned[2], 64, p_dnnl_memory_desc_get_size(target)) != 0) return fail(p, "out of memory");
+        if (make_reorder(p, &p->tensors[s->sum].md, target, &s->copy)) return -1;
         dnnl_memory_t from, to;
         if (p_dnnl_memory_create(&from, &p->tensors[s->sum].md, zoo_dnnl_engine, address(p, s->sum)) != dnnl_success
-            || p_dnnl_memory_create(&to, dst_md, zoo_dnnl_engine, dst) != dnnl_success)
+            || p_dnnl_memory_create(&to, target, zoo_dnnl_engine, s->relayout ? s->owned[2] : dst) != dnnl_success)
             return fail(p, "%s: oneDNN could not describe the sum", s->description);
         s->memories[s->nmemories++] = from;
         s->memories[s->nmemories++] = to;
@@ -583,7 +601,33 @@ static int bind_step(zoo_plan *p, int i, dnnl_primitive_desc_t pd) {
         if (reorder_constant(p, s->weights, &plain, wanted, &s->owned[0])) return -1;
         free(s->weights);
         s->weights = NULL;
-        if (bind(p, s, DNNL_ARG_SRC, &p->tensors[s->srcs[0]].md, address(p, s->srcs[0]))
+        const dnnl_memory_desc_t *src_md = &p->tensors[s->srcs[0]].md;
+        void *src = address(p, s->srcs[0]);
+        if (s->relayout) {
+            /* Private buffers in the layouts the kernel chose, filled and emptied by reorders. */
+            const dnnl_memory_desc_t *used_src = p_dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+            const dnnl_memory_desc_t *used_dst = p_dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+            if (posix_memalign(&s->owned[1], 64, p_dnnl_memory_desc_get_size(used_src)) != 0
+                || (!s->owned[2] && posix_memalign(&s->owned[2], 64, p_dnnl_memory_desc_get_size(used_dst)) != 0))
+                return fail(p, "out of memory");
+            if (make_reorder(p, src_md, used_src, &s->reorder_src) || make_reorder(p, used_dst, dst_md, &s->reorder_dst)) return -1;
+            dnnl_memory_t m[4];
+            if (p_dnnl_memory_create(&m[0], src_md, zoo_dnnl_engine, src) != dnnl_success
+                || p_dnnl_memory_create(&m[1], used_src, zoo_dnnl_engine, s->owned[1]) != dnnl_success
+                || p_dnnl_memory_create(&m[2], used_dst, zoo_dnnl_engine, s->owned[2]) != dnnl_success
+                || p_dnnl_memory_create(&m[3], dst_md, zoo_dnnl_engine, dst) != dnnl_success)
+                return fail(p, "%s: oneDNN could not describe its reorders", s->description);
+            for (int k = 0; k < 4; k++) s->memories[s->nmemories++] = m[k];
+            s->reorder_src_args[0] = (dnnl_exec_arg_t){DNNL_ARG_FROM, m[0]};
+            s->reorder_src_args[1] = (dnnl_exec_arg_t){DNNL_ARG_TO, m[1]};
+            s->reorder_dst_args[0] = (dnnl_exec_arg_t){DNNL_ARG_FROM, m[2]};
+            s->reorder_dst_args[1] = (dnnl_exec_arg_t){DNNL_ARG_TO, m[3]};
+            src_md = used_src;
+            src = s->owned[1];
+            dst_md = used_dst;
+            dst = s->owned[2];
+        }
+        if (bind(p, s, DNNL_ARG_SRC, src_md, src)
             || bind(p, s, DNNL_ARG_WEIGHTS, wanted, s->owned[0]) || bind(p, s, DNNL_ARG_DST, dst_md, dst)) return -1;
         if (s->bias) {
             const dnnl_memory_desc_t *bias = p_dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
@@ -690,7 +734,20 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
     for (int i = 0; i < p->nsteps; i++)
         for (int k = 0; k < p->steps[i].count; k++)
             if (p->steps[i].srcs[k] == input && (p->steps[i].kind != CONV || p->steps[i].shape.groups != 1)) plain_input = 0;
-    if (plain_input) describe_tensor(in, &in->md, dnnl_nchw);
+    if (plain_input) {
+        /* ... and when oneDNN has a real kernel for them on plain input (it has none for
+           AlexNet's 11×11 stride-4 convolution, whose reference kernel takes seconds). */
+        describe_tensor(in, &in->md, dnnl_nchw);
+        for (int i = 0; i < p->nsteps && plain_input; i++) {
+            if (p->steps[i].srcs[0] != input) continue;
+            dnnl_primitive_desc_t pd = describe_step(p, i, 0);
+            const char *name = NULL;
+            if (!pd || p_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success || !name
+                || strncmp(name, "ref", 3) == 0) plain_input = 0;
+            if (pd) p_dnnl_primitive_desc_destroy(pd);
+        }
+        if (!plain_input) describe_tensor(in, &in->md, p->blocked);
+    }
 
     /* Lifetimes, in steps; the input is written before step 0, the output read after the last. */
     in->first = -1;
@@ -735,13 +792,20 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
             continue;
         }
         if (!(pds[i] = describe_step(p, i, s->sum >= 0))) { status = -1; break; }
+        const char *chosen = NULL;
+        if (s->kind == CONV && p_dnnl_primitive_desc_query(pds[i], dnnl_query_impl_info_str, 0, &chosen) == dnnl_success
+            && chosen && strncmp(chosen, "ref", 3) == 0) {
+            s->relayout = 1;
+            dnnl_primitive_desc_t other = describe_step(p, i, s->sum >= 0);
+            if (other) { p_dnnl_primitive_desc_destroy(pds[i]); pds[i] = other; } else s->relayout = 0;
+        }
         const dnnl_memory_desc_t *scratch = p_dnnl_primitive_desc_query_md(pds[i], dnnl_query_scratchpad_md, 0);
         size_t bytes = scratch ? p_dnnl_memory_desc_get_size(scratch) : 0;
         if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
         const char *name = NULL;
         if (p_dnnl_primitive_desc_query(pds[i], dnnl_query_impl_info_str, 0, &name) == dnnl_success && name) {
             size_t used = strlen(s->description);
-            snprintf(s->description + used, sizeof s->description - used, ": %s", name);
+            snprintf(s->description + used, sizeof s->description - used, ": %s%s", name, s->relayout ? " between reorders" : "");
         }
         if (p_dnnl_primitive_create(&s->primitive, pds[i]) != dnnl_success)
             status = fail(p, "oneDNN could not create step %d (%s)", i, s->description);
@@ -821,10 +885,14 @@ int zoo_plan_run_timed(zoo_plan *p, const float *input, float *output, double *s
             if (step_ms) step_ms[i] = now_ms() - start;
             continue;
         }
+        if (s->reorder_src && p_dnnl_primitive_execute(s->reorder_src, p->stream, 2, s->reorder_src_args) != dnnl_success)
+            return fail(p, "step %d (%s): the reorder of its input failed", i, s->description);
         if (s->copy && p_dnnl_primitive_execute(s->copy, p->stream, 2, s->copy_args) != dnnl_success)
             return fail(p, "step %d (%s): the copy of its sum failed", i, s->description);
         if (p_dnnl_primitive_execute(s->primitive, p->stream, s->nargs, s->args) != dnnl_success)
             return fail(p, "step %d (%s) failed", i, s->description);
+        if (s->reorder_dst && p_dnnl_primitive_execute(s->reorder_dst, p->stream, 2, s->reorder_dst_args) != dnnl_success)
+            return fail(p, "step %d (%s): the reorder of its output failed", i, s->description);
         if (step_ms) { p_dnnl_stream_wait(p->stream); step_ms[i] = now_ms() - start; }
     }
     dnnl_exec_arg_t out_args[2] = {{DNNL_ARG_FROM, p->arena_out}, {DNNL_ARG_TO, p->user_out}};
