@@ -225,12 +225,15 @@ int zoo_plan_activation(zoo_plan *p, int src, int dst, int act) {
     return 0;
 }
 
-int zoo_plan_binary(zoo_plan *p, int a, int b, int dst, int kind, int act) {
+int zoo_plan_binary(zoo_plan *p, int a, int b, int dst, int kind, int sum, int act) {
     step *s = new_step(p, BINARY, dst, act);
     int srcs[2] = {a, b};
     if (!s || set_sources(p, s, srcs, 2)) return -1;
+    if (sum >= 0 && !valid(p, sum)) return fail(p, "binary: no tensor %d to add", sum);
     s->alg = kind;
-    snprintf(s->description, sizeof s->description, "%s%s", kind == ZOO_BINARY_ADD ? "add" : "mul", act_names[act]);
+    s->sum = sum;
+    snprintf(s->description, sizeof s->description, "%s%s%s", kind == ZOO_BINARY_ADD ? "add" : "mul", sum >= 0 ? " +sum" : "",
+             act_names[act]);
     return 0;
 }
 
@@ -554,8 +557,10 @@ static int may_overwrite(const zoo_plan *p, int i, int c) {
     const tensor *t = &p->tensors[c], *d = &p->tensors[s->dst];
     if (c == p->input || t->last != i || !p_dnnl_memory_desc_equal(&t->md, &d->md)) return 0;
     if (t->view_of >= 0 || t->is_parent || d->view_of >= 0 || d->is_parent) return 0;
+    /* An elementwise step may write over its first input; nothing may write over an input it
+       still reads while the output already holds a sum. */
     for (int k = 0; k < s->count; k++)
-        if (s->srcs[k] == c && !(k == 0 && s->kind != CONV)) return 0; /* read while written */
+        if (s->srcs[k] == c && !(k == 0 && s->kind != CONV && s->sum < 0)) return 0;
     return 1;
 }
 
@@ -773,7 +778,8 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
     /* In place: a step writes over the input that dies with it. */
     for (int i = 0; i < p->nsteps; i++) {
         step *s = &p->steps[i];
-        int candidate = s->kind == CONV ? s->sum : (s->kind == ACTIVATION || s->kind == BINARY || s->kind == BATCHNORM) ? s->srcs[0] : -1;
+        int candidate = s->sum >= 0 || s->kind == CONV ? s->sum
+                      : (s->kind == ACTIVATION || s->kind == BINARY || s->kind == BATCHNORM) ? s->srcs[0] : -1;
         if (candidate >= 0 && may_overwrite(p, i, candidate)) p->tensors[s->dst].root = root_of(p, candidate);
     }
 

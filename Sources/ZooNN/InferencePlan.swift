@@ -27,6 +27,19 @@ public final class InferencePlan {
     /// Traces `model` (in evaluation mode) on one image and compiles it for `inputShape`
     /// ([N, C, H, W]); throws `PlanRefusal` when an operation has no plan step or oneDNN is missing.
     public init(_ model: Module, inputShape: [Int], threads: Int = Threads.count) throws {
+        (handle, outputShape, stateKey, buildMilliseconds) = try Self.compile(model, inputShape, threads, trace: nil)
+        (self.inputShape, self.threads) = (inputShape, threads)
+    }
+
+    /// With a trace of the same model and weights on one image of this size (a trace does not
+    /// depend on the batch size).
+    init(_ model: Module, inputShape: [Int], threads: Int, trace: PlanGraph) throws {
+        (handle, outputShape, stateKey, buildMilliseconds) = try Self.compile(model, inputShape, threads, trace: trace)
+        (self.inputShape, self.threads) = (inputShape, threads)
+    }
+
+    private static func compile(_ model: Module, _ inputShape: [Int], _ threads: Int, trace: PlanGraph?) throws
+        -> (OpaquePointer, [Int], [Int], Double) {
         let start = DispatchTime.now().uptimeNanoseconds
         guard inputShape.count == 4, inputShape.allSatisfy({ $0 > 0 }) else {
             throw PlanRefusal(description: "a plan takes an [N, C, H, W] input, not \(inputShape)")
@@ -38,19 +51,14 @@ public final class InferencePlan {
         var owned = true
         defer { if owned { zoo_plan_destroy(plan) } }
         let image = [1] + Array(inputShape.dropFirst())
-        let graph = try PlanGraph(tracing: model, image: image)
+        let graph = try trace ?? PlanGraph(tracing: model, image: image)
         var lowering = PlanLowering(graph: graph, batch: inputShape[0], image: image, plan: plan)
         let output = try lowering.emit()
         guard zoo_plan_finalize(plan, 0, Int32(output.tensor), Int32(threads)) == 0 else {
             throw PlanRefusal(description: String(cString: zoo_plan_error(plan)))
         }
         owned = false
-        handle = plan
-        self.inputShape = inputShape
-        outputShape = output.shape
-        self.threads = threads
-        stateKey = InferencePlan.stateKey(model)
-        buildMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return (plan, output.shape, stateKey(model), Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
 
     deinit { zoo_plan_destroy(handle) }
@@ -217,7 +225,7 @@ struct PlanLowering {
         case linear(src: Int, dst: Int, weight: [Float], bias: [Float]?, act: Int32)
         case pool(src: Int, dst: Int, kind: Int32, kernel: [Int32], stride: [Int32], begin: [Int32], end: [Int32])
         case activation(src: Int, dst: Int, act: Int32)
-        case binary(a: Int, b: Int, dst: Int, kind: Int32, act: Int32)
+        case binary(a: Int, b: Int, dst: Int, kind: Int32, sum: Int?, act: Int32)
         case concat(srcs: [Int], dst: Int)
         case batchNorm(src: Int, dst: Int, mean: [Float], variance: [Float], gamma: [Float], beta: [Float], eps: Float, act: Int32)
         case flatten(src: Int, dst: Int)
@@ -323,8 +331,17 @@ struct PlanLowering {
                     throw PlanRefusal(description: "\(node.op.name) of \(sa) and \(sb) broadcasts in a way plans do not")
                 }
                 let kind = Int32(node.op.name == "add" ? ZOO_BINARY_ADD : ZOO_BINARY_MUL)
+                // An SE block's scaling, then the residual sum: one pass.
+                var sum: Int?
+                if kind == ZOO_BINARY_MUL {
+                    _ = absorb { op, next in
+                        guard case .add = op, next.inputs[0] != next.inputs[1], shape(next.inputs[0]) == shape(next.inputs[1]) else { return false }
+                        sum = resolved(next.inputs[0] == last + 1 ? next.inputs[1] : next.inputs[0])
+                        return true
+                    }
+                }
                 let act = activationAfter()
-                step = .binary(a: a, b: b, dst: last + 1, kind: kind, act: act)
+                step = .binary(a: a, b: b, dst: last + 1, kind: kind, sum: sum, act: act)
             case .concat(let axis):
                 guard axis == 1, shape(index + 1).count == 4 else {
                     throw PlanRefusal(description: "concat along axis \(axis) of rank-\(shape(index + 1).count) values")
@@ -408,8 +425,9 @@ struct PlanLowering {
             try check(zoo_plan_pool(plan, try tensor(src), try tensor(dst), kind, kernel, stride, begin, end))
         case .activation(let src, let dst, let act):
             try check(zoo_plan_activation(plan, try tensor(src), try tensor(dst), act))
-        case .binary(let a, let b, let dst, let kind, let act):
-            try check(zoo_plan_binary(plan, try tensor(a), try tensor(b), try tensor(dst), kind, act))
+        case .binary(let a, let b, let dst, let kind, let sum, let act):
+            let m = try sum.map { try tensor($0) } ?? -1
+            try check(zoo_plan_binary(plan, try tensor(a), try tensor(b), try tensor(dst), kind, m, act))
         case .concat(let srcs, let dst):
             let ids = try srcs.map { try tensor($0) }
             try check(zoo_plan_concat(plan, ids, Int32(ids.count), try tensor(dst)))
@@ -439,6 +457,8 @@ public final class PlannedInference {
     public private(set) var eagerReason: String?
     private var plans: [(key: [Int], plan: InferencePlan)] = []
     private var refusals: [[Int]: String] = [:]
+    /// The last trace, for plans of other batch sizes: (image shape, weights' state, graph).
+    private var trace: (image: [Int], state: [Int], graph: PlanGraph)?
     /// Plans kept at once (a classifier's full batches and its last, shorter one, say).
     private let capacity = 4
 
@@ -456,7 +476,13 @@ public final class PlannedInference {
         }
         if let refusal = refusals[key] { throw PlanRefusal(description: refusal) }
         do {
-            let plan = try InferencePlan(module, inputShape: shape)
+            let image = [1] + shape.dropFirst(), state = InferencePlan.stateKey(module)
+            if trace?.image != image || trace?.state != state {
+                trace = nil
+                module.eval()
+                trace = (image, state, try PlanGraph(tracing: module, image: image))
+            }
+            let plan = try InferencePlan(module, inputShape: shape, threads: Threads.count, trace: trace!.graph)
             plans.append((key, plan))
             if plans.count > capacity { plans.removeFirst() }
             return plan
@@ -467,10 +493,32 @@ public final class PlannedInference {
         }
     }
 
+    /// The input shapes of the plans kept now, oldest first.
+    public var compiledShapes: [[Int]] { plans.map(\.plan.inputShape) }
+
+    /// A current plan for a batch of up to twice `shape`'s images of the same size: a short last
+    /// batch runs through it, padded with zeros, rather than paying for a plan of its own.
+    private func largerPlan(for shape: [Int]) -> InferencePlan? {
+        plans.lazy.map(\.plan).first {
+            Array($0.inputShape.dropFirst()) == Array(shape.dropFirst()) && $0.inputShape[0] > shape[0]
+                && $0.inputShape[0] <= 2 * shape[0] && $0.threads == Threads.count && $0.isCurrent(for: module)
+        }
+    }
+
     /// The module's output for `input` in evaluation mode, without recording gradients.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         module.eval()
         if usesPlans && input.rank == 4 {
+            if !plans.contains(where: { $0.key == input.shape + [Threads.count] }), let larger = largerPlan(for: input.shape) {
+                var padded = Tensor(zeros: larger.inputShape)
+                padded.withUnsafeMutableBufferPointer { p in
+                    input.withUnsafeBufferPointer { p.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+                }
+                let output = larger.run(padded)
+                let rows = output.count / larger.inputShape[0] * input.shape[0]
+                eagerReason = nil
+                return Tensor(shape: [input.shape[0]] + output.shape.dropFirst(), scalars: Array(output.scalars.prefix(rows)))
+            }
             do {
                 let output = try plan(for: input.shape).run(input)
                 eagerReason = nil

@@ -138,8 +138,17 @@ public final class BatchNorm: Module {
                                              bias: bias.value, eps: eps, relu: withReLU), [input], output)
         }
         if isTraining && GradMode.isEnabled { batchesTracked.value.scalars[0] += 1 }
-        let normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,
-                                   runningVar: &runningVar.value, training: isTraining, momentum: momentum, eps: eps)
+        let normalised: Variable
+        if isTraining {
+            normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,
+                                   runningVar: &runningVar.value, training: true, momentum: momentum, eps: eps)
+        } else {
+            // Evaluation reads the statistics: no write-back, so their versions (and the plans and
+            // folded weights made from them) stay as they are.
+            var (mean, variance) = (runningMean.value, runningVar.value)
+            normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &mean, runningVar: &variance,
+                                   training: false, momentum: momentum, eps: eps)
+        }
         return withReLU ? relu(normalised) : normalised
     }
 

@@ -97,6 +97,23 @@ final class InferencePlanTests: XCTestCase {
         XCTAssertNotNil(closeness(plan.run(x), model(Variable(x)).value, tolerance: 1e-5), "the stale plan still gives the new output")
     }
 
+    /// A short last batch runs through the plan of the full one (padded), not a plan of its own;
+    /// a much shorter one gets its own.
+    func testAShortBatchBorrowsTheFullBatchPlan() throws {
+        let model = try XCTUnwrap(ModelRegistry.entry("resnet20")).build(classCount: 10, input: [3, 32, 32])
+        var rng = Xoshiro256(seed: 3)
+        randomiseNormalisation(model, &rng)
+        model.eval()
+        let inference = PlannedInference(model)
+        for batch in [4, 3, 1] {
+            let x = Tensor.randomNormal([batch, 3, 32, 32], using: &rng)
+            let output = inference(x)
+            XCTAssertNil(inference.eagerReason)
+            XCTAssertNil(closeness(output, model(Variable(x)).value, tolerance: 1e-5), "batch \(batch)")
+        }
+        XCTAssertEqual(inference.compiledShapes, [[4, 3, 32, 32], [1, 3, 32, 32]])
+    }
+
     /// Models the planner cannot take say why.
     func testARefusalNamesTheOperation() throws {
         let model = Sequential([Conv2d(3, 4, kernel: 3), Lambda("Tanh", tanh)])

@@ -45,8 +45,9 @@ int zoo_plan_linear(zoo_plan *plan, int src, int dst, const float *weights, cons
 int zoo_plan_pool(zoo_plan *plan, int src, int dst, int kind, const int kernel[2], const int stride[2],
                   const int pad_begin[2], const int pad_end[2]);
 int zoo_plan_activation(zoo_plan *plan, int src, int dst, int act);
-/* dst = act(a ∘ b); b has a's shape or [N, C, 1, 1]. */
-int zoo_plan_binary(zoo_plan *plan, int a, int b, int dst, int kind, int act);
+/* dst = act(a ∘ b [+ sum]); b has a's shape or [N, C, 1, 1] (an SE block's scale, whose
+   residual sum and ReLU then come in the same pass). */
+int zoo_plan_binary(zoo_plan *plan, int a, int b, int dst, int kind, int sum, int act);
 int zoo_plan_concat(zoo_plan *plan, const int *srcs, int count, int dst);
 /* dst = act((src − mean)/√(var + eps) · gamma + beta) per channel; arrays copied. */
 int zoo_plan_batchnorm(zoo_plan *plan, int src, int dst, const float *mean, const float *var, const float *gamma,
