@@ -9,7 +9,7 @@
 #include <pthread.h>
 
 #define ZOO_DNNL_FUNCTIONS(X)                                                                  \
-    X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_wait)                            \
+    X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_wait) X(dnnl_stream_destroy)     \
     X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size)     \
     X(dnnl_dilated_convolution_forward_desc_init)                                              \
     X(dnnl_dilated_convolution_backward_data_desc_init)                                        \

@@ -103,6 +103,7 @@ void zoo_plan_destroy(zoo_plan *p) {
     for (int m = 0; m < 4; m++) if (memories[m]) p_dnnl_memory_destroy(memories[m]);
     if (p->reorder_in) p_dnnl_primitive_destroy(p->reorder_in);
     if (p->reorder_out) p_dnnl_primitive_destroy(p->reorder_out);
+    if (p->stream) p_dnnl_stream_destroy(p->stream);
     free(p->arena);
     free(p->scratch);
     free(p->tensors);

@@ -159,10 +159,7 @@ struct PlanGraph {
         uses = [Int](repeating: 0, count: nodes.count + 1)
         for node in nodes { for value in node.inputs { uses[value] += 1 } }
         uses[output] += 1
-        withExtendedLifetime(tracer) {}
     }
-
-    func shape(of value: Int, image: [Int]) -> [Int] { value == 0 ? image : nodes[value - 1].shape }
 
     /// The one node that reads `value`, when exactly one does and it is not the output.
     func soleConsumer(of value: Int) -> Int? {
