@@ -57,6 +57,21 @@ enum InferenceFusion {
     }
 }
 
+/// Folds an evaluation-mode BatchNorm into the convolution before it, in double precision:
+///   w' = w · γ/√(σ² + ε),   b' = (b − μ) · γ/√(σ² + ε) + β   (b = 0 when there is none).
+/// `weight` holds the output channels one after another.
+func foldBatchNorm(weight: inout [Double], bias: inout [Double]?, mean: Tensor, variance: Tensor, gamma: Tensor,
+                   beta: Tensor, eps: Float) {
+    let channels = mean.count, perChannel = weight.count / channels
+    var folded = [Double](repeating: 0, count: channels)
+    for c in 0..<channels {
+        let scale = Double(gamma.scalars[c]) / (Double(variance.scalars[c]) + Double(eps)).squareRoot()
+        for j in 0..<perChannel { weight[c * perChannel + j] *= scale }
+        folded[c] = ((bias?[c] ?? 0) - Double(mean.scalars[c])) * scale + Double(beta.scalars[c])
+    }
+    bias = folded
+}
+
 /// The BatchNorm-folded weights of a Conv2d, and the versions they were made from.
 final class FoldedConvolution {
     let key: [Int]
@@ -75,19 +90,11 @@ extension Conv2d {
         let key = [weight.version, bias?.version ?? -1, bn.weight.version, bn.bias.version, bn.runningMean.version,
                    bn.runningVar.version, ObjectIdentifier(bn).hashValue]
         if folded?.key != key {
-            let channels = outChannels
-            let perChannel = weight.value.count / channels
-            var w = weight.value.scalars
-            var b = [Float](repeating: 0, count: channels)
-            let (gamma, beta) = (bn.weight.value.scalars, bn.bias.value.scalars)
-            let (mean, variance) = (bn.runningMean.value.scalars, bn.runningVar.value.scalars)
-            let ownBias = bias?.value.scalars
-            for c in 0..<channels {
-                let scale = Double(gamma[c]) / (Double(variance[c]) + Double(bn.eps)).squareRoot()
-                for j in 0..<perChannel { w[c * perChannel + j] = Float(Double(w[c * perChannel + j]) * scale) }
-                b[c] = Float((Double(ownBias?[c] ?? 0) - Double(mean[c])) * scale + Double(beta[c]))
-            }
-            folded = FoldedConvolution(key: key, weight: Tensor(shape: weight.shape, scalars: w), bias: Tensor(shape: [channels], scalars: b))
+            var (w, b) = (weight.value.scalars.map(Double.init), bias.map { $0.value.scalars.map(Double.init) })
+            foldBatchNorm(weight: &w, bias: &b, mean: bn.runningMean.value, variance: bn.runningVar.value,
+                          gamma: bn.weight.value, beta: bn.bias.value, eps: bn.eps)
+            folded = FoldedConvolution(key: key, weight: Tensor(shape: weight.shape, scalars: w.map(Float.init)),
+                                       bias: Tensor(shape: [outChannels], scalars: b!.map(Float.init)))
         }
         return Variable(conv2dInference(input.value, weight: folded!.weight, bias: folded!.bias, stride: stride, padding: padding,
                                         dilation: dilation, groups: groups, relu: relu, accumulate: accumulate?.value,

@@ -269,18 +269,10 @@ struct PlanLowering {
                 var b = bias.map { $0.scalars.map(Double.init) }
                 var act = Int32(ZOO_ACT_NONE)
                 var sum: Int?
-                let channels = weight.shape[0], perChannel = weight.count / channels
                 while absorb({ op, next in
                     switch op {
                     case .batchNorm(let mean, let variance, let gamma, let beta, let eps, let relu) where act == ZOO_ACT_NONE && sum == nil:
-                        // w' = w · γ/√(σ² + ε), b' = (b − μ) · γ/√(σ² + ε) + β, as InferenceFusion.
-                        var folded = [Double](repeating: 0, count: channels)
-                        for c in 0..<channels {
-                            let s = Double(gamma.scalars[c]) / (Double(variance.scalars[c]) + Double(eps)).squareRoot()
-                            for j in 0..<perChannel { w[c * perChannel + j] *= s }
-                            folded[c] = ((b?[c] ?? 0) - Double(mean.scalars[c])) * s + Double(beta.scalars[c])
-                        }
-                        b = folded
+                        foldBatchNorm(weight: &w, bias: &b, mean: mean, variance: variance, gamma: gamma, beta: beta, eps: eps)
                         if relu { act = Int32(ZOO_ACT_RELU) }
                         return true
                     case .scale(let factor) where act == ZOO_ACT_NONE && sum == nil:

@@ -13,14 +13,7 @@ final class InferencePlanTests: XCTestCase {
     static let slow = ProcessInfo.processInfo.environment["ZOO_SLOW_TESTS"] == "1"
 
     func randomiseNormalisation(_ model: Module, _ rng: inout Xoshiro256) {
-        for (_, module) in model.namedModules() {
-            guard let bn = module as? BatchNorm else { continue }
-            let c = bn.channels
-            bn.weight.value = Tensor.randomNormal([c], mean: 0.5, std: 0.1, using: &rng)
-            bn.bias.value = Tensor.randomNormal([c], std: 0.2, using: &rng)
-            bn.runningMean.value = Tensor.randomNormal([c], std: 0.2, using: &rng)
-            bn.runningVar.value = Tensor.randomNormal([c], std: 0.2, using: &rng).map { abs($0) + 0.6 }
-        }
+        randomiseBatchNorms(model, gamma: (0.5, 0.1), spread: 0.2, varianceFloor: 0.6, &rng)
     }
 
     /// A model of the registry in eval mode, its eager output and its plan's for one random batch.
