@@ -12,6 +12,9 @@
 #define ZOO_DEFINE(name) __typeof__(name) *p_##name;
 ZOO_DNNL_FUNCTIONS(ZOO_DEFINE)
 void (*p_omp_set_num_threads)(int);
+void (*p_GOMP_parallel)(void (*)(void *), void *, unsigned, unsigned);
+int (*p_omp_get_thread_num)(void);
+int (*p_omp_get_num_threads)(void);
 
 pthread_mutex_t zoo_dnnl_lock = PTHREAD_MUTEX_INITIALIZER;
 dnnl_engine_t zoo_dnnl_engine;
@@ -38,6 +41,9 @@ int zoo_dnnl_load(void) {
 #define ZOO_RESOLVE(name) if (!(p_##name = (__typeof__(name) *)dlsym(library, #name))) return 0;
     ZOO_DNNL_FUNCTIONS(ZOO_RESOLVE)
     p_omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+    p_GOMP_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(library, "GOMP_parallel");
+    p_omp_get_thread_num = (int (*)(void))dlsym(library, "omp_get_thread_num");
+    p_omp_get_num_threads = (int (*)(void))dlsym(library, "omp_get_num_threads");
     if (p_dnnl_engine_create(&zoo_dnnl_engine, dnnl_cpu, 0) != dnnl_success) return 0;
     if (p_dnnl_stream_create(&zoo_dnnl_stream, zoo_dnnl_engine, dnnl_stream_default_flags) != dnnl_success) return 0;
     state = 1;

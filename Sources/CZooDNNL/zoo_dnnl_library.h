@@ -29,6 +29,11 @@
 ZOO_DNNL_FUNCTIONS(ZOO_DNNL_DECLARE)
 #undef ZOO_DNNL_DECLARE
 extern void (*p_omp_set_num_threads)(int);
+/* libgomp's entry for a parallel region (what `#pragma omp parallel` compiles to), and the
+   thread queries: NULL when oneDNN's runtime is not libgomp. */
+extern void (*p_GOMP_parallel)(void (*)(void *), void *, unsigned, unsigned);
+extern int (*p_omp_get_thread_num)(void);
+extern int (*p_omp_get_num_threads)(void);
 
 /* Guards the library's state and the convolution bridge's caches. */
 extern pthread_mutex_t zoo_dnnl_lock;

@@ -70,6 +70,12 @@ public final class InferencePlan {
         didSet { zoo_plan_fault = fault.rawValue }
     }
 
+    /// Whether plans run their own kernels where oneDNN 2.6 has no fast one (Winograd 3×3
+    /// convolutions, fully connected layers over packed weights, gathered windows for a
+    /// convolution with no blocked kernel): on a CPU with AVX2 and FMA, unless
+    /// ZOO_PLAN_OWN_KERNELS=0. Step descriptions name the kernel that runs.
+    public static var ownKernels: Bool { zoo_plan_own_kernels() != 0 }
+
     /// Whether the model's parameters and buffers are those the plan was compiled from.
     public func isCurrent(for model: Module) -> Bool { InferencePlan.stateKey(model) == stateKey }
 

@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include "zoo_dnnl.h"
 
-/* A compiled inference plan: a fixed list of oneDNN primitives over tensors whose layouts,
+/* A compiled inference plan: a fixed list of oneDNN primitives (and a few kernels of its own,
+   see zoo_plan_own_kernels) over tensors whose layouts,
    storage and weights are decided once, by zoo_plan_finalize, and then run many times.
 
    The caller declares tensors (4-D activations [N, C, H, W] or 2-D features [N, F]) and the
@@ -57,6 +58,12 @@ int zoo_plan_batchnorm(zoo_plan *plan, int src, int dst, const float *mean, cons
 int zoo_plan_pad(zoo_plan *plan, int src, int dst, const int margins[4], float value);
 /* dst (rank 2, [N, C·H·W]) = src (rank 4) in PyTorch's flatten order. */
 int zoo_plan_flatten(zoo_plan *plan, int src, int dst);
+
+/* 1 when plans run their own kernels where oneDNN 2.6 has no fast one: Winograd F(4×4, 3×3) for
+   3×3 stride-1 convolutions, fully connected layers over weights packed once (batch ≥ 6), and
+   windows gathered into a matrix product for a convolution oneDNN has no blocked kernel for.
+   They need AVX2 and FMA; ZOO_PLAN_OWN_KERNELS=0 turns them off (to compare). */
+int zoo_plan_own_kernels(void);
 
 int zoo_plan_finalize(zoo_plan *plan, int input, int output, int threads);
 /* input plain NCHW, output plain NCHW or [N, F]. */
