@@ -586,8 +586,8 @@ static int own_kernels(void) {
 int zoo_plan_own_kernels(void) { return own_kernels(); }
 
 /* Whether the plan computes convolution step s itself, by Winograd F(4×4, 3×3) (oneDNN 2.6 has
-   Winograd only for AVX-512): a 3×3 convolution with stride 1 and padding 1 over whole 8-channel
-   blocks, with at least 12 output tiles of 4×4. With fewer (a 7×7 image at batch 1) the
+   Winograd only for AVX-512): a 3×3 convolution with stride 1 and padding 0 or 1 over whole
+   8-channel blocks, with at least 12 output tiles of 4×4. With fewer (a 7×7 image at batch 1) the
    transformed weights, 4× the direct ones, cost more to read than the multiplications save. */
 static int in_blocks_of_8(const dnnl_memory_desc_t *md) {
     return md->format_kind == dnnl_blocked && md->ndims == 4 && md->format_desc.blocking.inner_nblks == 1
@@ -598,10 +598,10 @@ static int by_winograd(const zoo_plan *p, const step *s) {
     const zoo_conv_shape *c = &s->shape;
     if (s->kind != CONV || !own_kernels() || !in_blocks_of_8(&p->tensors[s->srcs[0]].md)
         || !in_blocks_of_8(&p->tensors[s->dst].md)) return 0;
-    if (c->groups != 1 || c->kernel_h != 3 || c->kernel_w != 3 || c->stride_h != 1 || c->stride_w != 1 || c->pad_h != 1
-        || c->pad_w != 1 || c->dilation_h != 1 || c->dilation_w != 1 || c->in_channels % 8 || c->out_channels % 8
+    if (c->groups != 1 || c->kernel_h != 3 || c->kernel_w != 3 || c->stride_h != 1 || c->stride_w != 1 || c->pad_h > 1
+        || c->pad_w > 1 || c->dilation_h != 1 || c->dilation_w != 1 || c->in_channels % 8 || c->out_channels % 8
         || s->act == ZOO_ACT_SIGMOID) return 0;
-    return (long)c->batch * ((c->height + 3) / 4) * ((c->width + 3) / 4) >= 12;
+    return (long)c->batch * ((c->out_h + 3) / 4) * ((c->out_w + 3) / 4) >= 12;
 }
 
 static int plain_bytes_weights(const step *s, dnnl_memory_desc_t *plain, const zoo_plan *p) {
@@ -847,7 +847,8 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
         if (by_winograd(p, s)) {
             const zoo_conv_shape *c = &s->shape;
             if (!(s->winograd = calloc(1, sizeof *s->winograd))
-                || zoo_winograd_init(s->winograd, c->batch, c->in_channels, c->out_channels, c->height, c->width, s->weights,
+                || zoo_winograd_init(s->winograd, c->batch, c->in_channels, c->out_channels, c->height, c->width, c->pad_h,
+                                     c->pad_w, s->weights,
                                      s->bias, s->act, s->sum >= 0)) { status = fail(p, "out of memory for step %d", i); break; }
             size_t bytes = zoo_winograd_scratch_floats(s->winograd, p->threads) * sizeof(float);
             if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;

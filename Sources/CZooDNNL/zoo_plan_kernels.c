@@ -81,12 +81,13 @@ static int round_up(int x, int to) { return (x + to - 1) / to * to; }
 static const double G[6][3] = {{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
-int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, const float *weights, const float *bias,
-                      int act, int sum) {
+int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, int pad_h, int pad_w, const float *weights,
+                      const float *bias, int act, int sum) {
     memset(w, 0, sizeof *w);
-    if (c % 8 || k % 8) return -1;
+    if (c % 8 || k % 8 || pad_h < 0 || pad_w < 0 || h + 2 * pad_h < 3 || width + 2 * pad_w < 3) return -1;
     w->n = n; w->c = c; w->k = k; w->h = h; w->w = width; w->act = act; w->sum = sum;
-    w->th = (h + 3) / 4; w->tw = (width + 3) / 4; w->tiles = n * w->th * w->tw;
+    w->pad_h = pad_h; w->pad_w = pad_w; w->oh = h + 2 * pad_h - 2; w->ow = width + 2 * pad_w - 2;
+    w->th = (w->oh + 3) / 4; w->tw = (w->ow + 3) / 4; w->tiles = n * w->th * w->tw;
     w->kp = round_up(k, 16);
     /* Each thread takes chunks of tiles whose transformed inputs and products fit in about
        768 KB (this L2), but at least 48 tiles, so that each panel of weights read serves 48 rows. */
@@ -157,7 +158,7 @@ AVX2 static void input_tile(const void *context, int item, int thread) {
             for (int e = 0; e < 36; e++) _mm256_store_ps(u + e * estride, _mm256_setzero_ps());
             continue;
         }
-        int img = t / (w->th * w->tw), rest = t % (w->th * w->tw), y0 = rest / w->tw * 4 - 1, x0 = rest % w->tw * 4 - 1;
+        int img = t / (w->th * w->tw), rest = t % (w->th * w->tw), y0 = rest / w->tw * 4 - w->pad_h, x0 = rest % w->tw * 4 - w->pad_w;
         const float *plane = j->src + ((size_t)img * cblocks + cb) * w->h * w->w * 8;
         __m256 d[6][6];
         int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= w->h && x0 + 6 <= w->w;
@@ -222,13 +223,13 @@ AVX2 static void output_tile(const void *context, int item, int thread) {
             __m256 v4 = _mm256_loadu_ps(m + (size_t)(4 * 6 + x) * estride), v5 = _mm256_loadu_ps(m + (size_t)(5 * 6 + x) * estride);
             OUTPUT_1D(v0, v1, v2, v3, v4, v5, t1[0][x], t1[1][x], t1[2][x], t1[3][x]);
         }
-        float *plane = j->dst + ((size_t)img * kblocks + kb) * w->h * w->w * 8;
+        float *plane = j->dst + ((size_t)img * kblocks + kb) * w->oh * w->ow * 8;
         for (int y = 0; y < 4; y++) {
             __m256 o[4];
             OUTPUT_1D(t1[y][0], t1[y][1], t1[y][2], t1[y][3], t1[y][4], t1[y][5], o[0], o[1], o[2], o[3]);
-            if (y0 + y >= w->h) break;
-            for (int x = 0; x < 4 && x0 + x < w->w; x++) {
-                float *q = plane + ((size_t)(y0 + y) * w->w + x0 + x) * 8;
+            if (y0 + y >= w->oh) break;
+            for (int x = 0; x < 4 && x0 + x < w->ow; x++) {
+                float *q = plane + ((size_t)(y0 + y) * w->ow + x0 + x) * 8;
                 __m256 value = _mm256_add_ps(o[x], bias);
                 if (w->sum) value = _mm256_add_ps(value, _mm256_loadu_ps(q));
                 if (w->act == ZOO_ACT_RELU) value = _mm256_max_ps(value, zero);
@@ -252,14 +253,20 @@ static void whole_chunk(const void *context, int item, int thread) {
     for (int i = 0; i < groups * (w->k / 8); i++) output_tile(&j, i, thread);
 }
 
+/* Whether each thread takes whole chunks (enough tiles for two per thread), or all threads share
+   each stage of a single chunk of every tile. */
+static int chunks_per_thread(const zoo_winograd *w, int threads) {
+    return (w->tiles + w->chunk - 1) / w->chunk >= 2 * (threads > 0 ? threads : 1);
+}
+
 size_t zoo_winograd_scratch_floats(const zoo_winograd *w, int threads) {
-    size_t whole = (size_t)36 * round_up(w->tiles, 6) * (w->c + w->kp), each = w->chunk_floats * (threads > 0 ? threads : 1);
-    return whole > each ? whole : each;
+    return chunks_per_thread(w, threads) ? w->chunk_floats * (threads > 0 ? threads : 1)
+                                         : (size_t)36 * round_up(w->tiles, 6) * (w->c + w->kp);
 }
 
 void zoo_winograd_run(const zoo_winograd *w, const float *src, float *dst, float *scratch, int threads) {
     int chunks = (w->tiles + w->chunk - 1) / w->chunk;
-    if (chunks >= 2 * threads) {
+    if (chunks_per_thread(w, threads)) {
         whole_job x = {w, src, dst, scratch};
         parallel_for(chunks, threads, whole_chunk, &x);
         return;

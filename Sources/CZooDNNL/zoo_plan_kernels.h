@@ -5,8 +5,8 @@
    no fast kernel on AVX2. They use AVX2 and FMA (compiled for them whatever the target flags;
    call only when zoo_plan_kernels_available()) and the threads of oneDNN's OpenMP runtime.
 
-   Winograd F(4×4, 3×3) (Lavin and Gray, 2016): a 3×3 convolution with stride 1 and padding 1
-   computed over 6×6 input tiles as 36 matrix products, 4× fewer multiplications than direct.
+   Winograd F(4×4, 3×3) (Lavin and Gray, 2016): a 3×3 convolution with stride 1 (any zero
+   padding) computed over 6×6 input tiles as 36 matrix products, 4× fewer multiplications.
    Activations are in the nChw8c layout; input and output channels are multiples of 8. Each
    output is act(conv + bias [+ the value already in dst]).
 
@@ -22,7 +22,8 @@
 int zoo_plan_kernels_available(void);
 
 typedef struct {
-    int n, c, k, h, w;      /* input [n, c, h, w], output [n, k, h, w] */
+    int n, c, k, h, w;      /* input [n, c, h, w] */
+    int pad_h, pad_w, oh, ow; /* output [n, k, oh, ow] */
     int th, tw, tiles;      /* 4×4 output tiles per column and row, and in all */
     int kp;                 /* k rounded up to 16 (the micro-kernel's width) */
     int chunk;              /* tiles a thread transforms and multiplies at a time */
@@ -33,8 +34,8 @@ typedef struct {
 
 /* weights plain [k, c, 3, 3]; bias may be NULL; act is a ZOO_ACT_ value other than sigmoid.
    Returns 0, or -1 (channels not multiples of 8, out of memory). */
-int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, const float *weights,
-                      const float *bias, int act, int sum);
+int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, int pad_h, int pad_w,
+                      const float *weights, const float *bias, int act, int sum);
 void zoo_winograd_free(zoo_winograd *w);
 /* The scratch zoo_winograd_run needs with this many threads, in floats. */
 size_t zoo_winograd_scratch_floats(const zoo_winograd *w, int threads);
