@@ -33,9 +33,7 @@ typedef struct {
        ResNeXt's four channels per group) runs on the layouts it picks itself, between reorders. */
     int relayout;
     /* Steps the plan computes with its own kernels (zoo_plan_kernels.h). */
-    zoo_winograd *winograd; /* a 3×3 stride-1 convolution */
-    zoo_linear *linear;     /* a fully connected layer */
-    zoo_gemm_conv *gathered; /* a convolution oneDNN has no blocked kernel for */
+    zoo_own_kernel own;
     dnnl_primitive_t reorder_src, reorder_dst;
     dnnl_exec_arg_t reorder_src_args[2], reorder_dst_args[2];
     int *srcs, count;
@@ -97,12 +95,7 @@ void zoo_plan_destroy(zoo_plan *p) {
         if (s->copy) p_dnnl_primitive_destroy(s->copy);
         if (s->reorder_src) p_dnnl_primitive_destroy(s->reorder_src);
         if (s->reorder_dst) p_dnnl_primitive_destroy(s->reorder_dst);
-        if (s->winograd) zoo_winograd_free(s->winograd);
-        if (s->linear) zoo_linear_free(s->linear);
-        if (s->gathered) zoo_gemm_conv_free(s->gathered);
-        free(s->winograd);
-        free(s->linear);
-        free(s->gathered);
+        zoo_own_free(&s->own);
         for (int m = 0; m < s->nmemories; m++) p_dnnl_memory_destroy(s->memories[m]);
         for (int o = 0; o < 3; o++) free(s->owned[o]);
         free(s->weights);
@@ -585,15 +578,16 @@ static int own_kernels(void) {
 
 int zoo_plan_own_kernels(void) { return own_kernels(); }
 
-/* Whether the plan computes convolution step s itself, by Winograd F(4×4, 3×3) (oneDNN 2.6 has
-   Winograd only for AVX-512): a 3×3 convolution with stride 1 and padding 0 or 1 over whole
-   8-channel blocks, with at least 12 output tiles of 4×4. With fewer (a 7×7 image at batch 1) the
-   transformed weights, 4× the direct ones, cost more to read than the multiplications save. */
+/* Whether a tensor is in the nChw8c layout the own kernels read and write. */
 static int in_blocks_of_8(const dnnl_memory_desc_t *md) {
     return md->format_kind == dnnl_blocked && md->ndims == 4 && md->format_desc.blocking.inner_nblks == 1
         && md->format_desc.blocking.inner_idxs[0] == 1 && md->format_desc.blocking.inner_blks[0] == 8;
 }
 
+/* Whether the plan computes convolution step s itself, by Winograd F(4×4, 3×3) (oneDNN 2.6 has
+   Winograd only for AVX-512): a 3×3 convolution with stride 1 and padding 0 or 1 over whole
+   8-channel blocks, with at least 12 output tiles of 4×4. With fewer (a 7×7 image at batch 1) the
+   transformed weights, 4× the direct ones, cost more to read than the multiplications save. */
 static int by_winograd(const zoo_plan *p, const step *s) {
     const zoo_conv_shape *c = &s->shape;
     if (s->kind != CONV || !own_kernels() || !in_blocks_of_8(&p->tensors[s->srcs[0]].md)
@@ -602,6 +596,38 @@ static int by_winograd(const zoo_plan *p, const step *s) {
         || c->pad_w > 1 || c->dilation_h != 1 || c->dilation_w != 1 || c->in_channels % 8 || c->out_channels % 8
         || s->act == ZOO_ACT_SIGMOID) return 0;
     return (long)c->batch * ((c->out_h + 3) / 4) * ((c->out_w + 3) / 4) >= 12;
+}
+
+/* Gives step s one of the plan's own kernels where one applies (no_blocked_kernel: oneDNN offered
+   only its reference kernel on the blocked layout). Returns 1 when one applies; s->own.kind
+   stays 0 then only when it could not be built (out of memory). */
+static int choose_own_kernel(zoo_plan *p, step *s, int no_blocked_kernel) {
+    const zoo_conv_shape *c = &s->shape;
+    int status = 0;
+    if (!no_blocked_kernel && by_winograd(p, s)) {
+        status = zoo_winograd_init(&s->own.winograd, c->batch, c->in_channels, c->out_channels, c->height, c->width, c->pad_h,
+                                   c->pad_w, s->weights, s->bias, s->act, s->sum >= 0);
+        s->own.kind = ZOO_OWN_WINOGRAD;
+    } else if (!no_blocked_kernel && s->kind == LINEAR && own_kernels() && p->tensors[s->dst].dims[0] >= 6) {
+        status = zoo_linear_init(&s->own.linear, p->tensors[s->dst].dims[0], p->tensors[s->srcs[0]].dims[1],
+                                 p->tensors[s->dst].dims[1], s->weights, s->bias, s->act);
+        s->own.kind = ZOO_OWN_LINEAR;
+    } else if (no_blocked_kernel && s->kind == CONV && c->groups == 1 && s->sum < 0 && own_kernels()
+               && in_blocks_of_8(&p->tensors[s->srcs[0]].md) && in_blocks_of_8(&p->tensors[s->dst].md)) {
+        status = zoo_gemm_conv_init(&s->own.gathered, c, s->weights, s->bias, s->act);
+        s->own.kind = ZOO_OWN_GATHERED;
+    } else {
+        return 0;
+    }
+    if (status) {
+        s->own.kind = ZOO_OWN_NONE;
+        return 1;
+    }
+    size_t bytes = zoo_own_scratch_bytes(&s->own, p->threads);
+    if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
+    size_t used = strlen(s->description);
+    snprintf(s->description + used, sizeof s->description - used, ": %s", zoo_own_name(&s->own));
+    return 1;
 }
 
 static int plain_bytes_weights(const step *s, dnnl_memory_desc_t *plain, const zoo_plan *p) {
@@ -636,9 +662,8 @@ static int bind_step(zoo_plan *p, int i, dnnl_primitive_desc_t pd) {
         s->copy_args[0].arg = DNNL_ARG_FROM; s->copy_args[0].memory = from;
         s->copy_args[1].arg = DNNL_ARG_TO; s->copy_args[1].memory = to;
     }
-    if (s->winograd || s->linear || s->gathered) {
-        p->weight_bytes += s->winograd ? zoo_winograd_weight_bytes(s->winograd)
-                         : s->linear ? zoo_linear_weight_bytes(s->linear) : zoo_gemm_conv_weight_bytes(s->gathered);
+    if (s->own.kind) {
+        p->weight_bytes += zoo_own_weight_bytes(&s->own);
         free(s->weights);
         s->weights = NULL;
         return 0;
@@ -844,44 +869,18 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
                 || s->srcs[0] == p->input) { status = fail(p, "pad: the input must be a blocked activation"); break; }
             continue;
         }
-        if (by_winograd(p, s)) {
-            const zoo_conv_shape *c = &s->shape;
-            if (!(s->winograd = calloc(1, sizeof *s->winograd))
-                || zoo_winograd_init(s->winograd, c->batch, c->in_channels, c->out_channels, c->height, c->width, c->pad_h,
-                                     c->pad_w, s->weights,
-                                     s->bias, s->act, s->sum >= 0)) { status = fail(p, "out of memory for step %d", i); break; }
-            size_t bytes = zoo_winograd_scratch_floats(s->winograd, p->threads) * sizeof(float);
-            if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
-            strncat(s->description, ": winograd F(4x4,3x3)", sizeof s->description - strlen(s->description) - 1);
-            continue;
-        }
-        if (s->kind == LINEAR && own_kernels() && p->tensors[s->dst].dims[0] >= 6) {
-            int n = p->tensors[s->dst].dims[0], in = p->tensors[s->srcs[0]].dims[1], out = p->tensors[s->dst].dims[1];
-            if (!(s->linear = calloc(1, sizeof *s->linear)) || zoo_linear_init(s->linear, n, in, out, s->weights, s->bias, s->act)) {
-                status = fail(p, "out of memory for step %d", i);
-                break;
-            }
-            size_t bytes = zoo_linear_scratch_floats(s->linear) * sizeof(float);
-            if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
-            strncat(s->description, ": packed weights", sizeof s->description - strlen(s->description) - 1);
+        if (choose_own_kernel(p, s, 0)) {
+            if (!s->own.kind) { status = fail(p, "out of memory for step %d", i); break; }
             continue;
         }
         if (!(pds[i] = describe_step(p, i, s->sum >= 0))) { status = -1; break; }
         const char *chosen = NULL;
         if (s->kind == CONV && p_dnnl_primitive_desc_query(pds[i], dnnl_query_impl_info_str, 0, &chosen) == dnnl_success
             && chosen && strncmp(chosen, "ref", 3) == 0) {
-            if (s->shape.groups == 1 && s->sum < 0 && own_kernels() && in_blocks_of_8(&p->tensors[s->srcs[0]].md)
-                && in_blocks_of_8(&p->tensors[s->dst].md)) {
+            if (choose_own_kernel(p, s, 1)) {
                 p_dnnl_primitive_desc_destroy(pds[i]);
                 pds[i] = NULL;
-                if (!(s->gathered = calloc(1, sizeof *s->gathered))
-                    || zoo_gemm_conv_init(s->gathered, &s->shape, s->weights, s->bias, s->act)) {
-                    status = fail(p, "out of memory for step %d", i);
-                    break;
-                }
-                size_t bytes = zoo_gemm_conv_scratch_floats(s->gathered, p->threads) * sizeof(float);
-                if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
-                strncat(s->description, ": gathered windows, packed weights", sizeof s->description - strlen(s->description) - 1);
+                if (!s->own.kind) { status = fail(p, "out of memory for step %d", i); break; }
                 continue;
             }
             s->relayout = 1;
@@ -978,12 +977,8 @@ int zoo_plan_run_timed(zoo_plan *p, const float *input, float *output, double *s
             return fail(p, "step %d (%s): the reorder of its input failed", i, s->description);
         if (s->copy && p_dnnl_primitive_execute(s->copy, p->stream, 2, s->copy_args) != dnnl_success)
             return fail(p, "step %d (%s): the copy of its sum failed", i, s->description);
-        if (s->winograd)
-            zoo_winograd_run(s->winograd, address(p, s->srcs[0]), address(p, s->dst), p->scratch, p->threads);
-        else if (s->linear)
-            zoo_linear_run(s->linear, address(p, s->srcs[0]), address(p, s->dst), p->scratch, p->threads);
-        else if (s->gathered)
-            zoo_gemm_conv_run(s->gathered, address(p, s->srcs[0]), address(p, s->dst), p->scratch, p->threads);
+        if (s->own.kind)
+            zoo_own_run(&s->own, address(p, s->srcs[0]), address(p, s->dst), p->scratch, p->threads);
         else if (p_dnnl_primitive_execute(s->primitive, p->stream, s->nargs, s->args) != dnnl_success)
             return fail(p, "step %d (%s) failed", i, s->description);
         if (s->reorder_dst && p_dnnl_primitive_execute(s->reorder_dst, p->stream, 2, s->reorder_dst_args) != dnnl_success)

@@ -41,29 +41,33 @@ static void parallel_for(int items, int threads, task_fn task, const void *conte
         for (int i = 0; i < items; i++) task(context, i, 0);
 }
 
-/* ---- the micro-kernel: c[6][16] = a · b over `blocks` × 8 of depth ----
-   a: six rows, depth in blocks of 8: [blocks][6][8]; b: [blocks·8][16]. */
-AVX2 static void kernel_6x16(int blocks, const float *a, const float *b, float *c, size_t ldc) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (int blk = 0; blk < blocks; blk++, a += 48) {
+/* ---- the micro-kernel: a 6×16 block of a · b over `blocks` × 8 of depth ----
+   a: six rows, depth in blocks of 8, each block [6][8] and `astride` floats after the one
+   before (48 when packed; a tensor's channel-block stride for six pixels of nChw8c);
+   b: [blocks·8][16]. Twelve accumulators, two loads and six broadcasts per step of depth. */
+AVX2 static inline __attribute__((always_inline)) void multiply_6x16(int blocks, const float *a, size_t astride,
+                                                                    const float *b, __m256 acc[6][2]) {
+    for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int blk = 0; blk < blocks; blk++, a += astride) {
         for (int v = 0; v < 8; v++, b += 16) {
-            __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), x;
-            x = _mm256_broadcast_ss(a + v);      c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + 8 + v);  c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-            x = _mm256_broadcast_ss(a + 16 + v); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-            x = _mm256_broadcast_ss(a + 24 + v); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-            x = _mm256_broadcast_ss(a + 32 + v); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-            x = _mm256_broadcast_ss(a + 40 + v); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+            __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+            for (int r = 0; r < 6; r++) {
+                __m256 x = _mm256_broadcast_ss(a + 8 * r + v);
+                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+            }
         }
     }
-    _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01); c += ldc;
-    _mm256_storeu_ps(c, c10); _mm256_storeu_ps(c + 8, c11); c += ldc;
-    _mm256_storeu_ps(c, c20); _mm256_storeu_ps(c + 8, c21); c += ldc;
-    _mm256_storeu_ps(c, c30); _mm256_storeu_ps(c + 8, c31); c += ldc;
-    _mm256_storeu_ps(c, c40); _mm256_storeu_ps(c + 8, c41); c += ldc;
-    _mm256_storeu_ps(c, c50); _mm256_storeu_ps(c + 8, c51);
+}
+
+/* c[6][16] (rows ldc apart) = a · b, a packed. */
+AVX2 static void kernel_6x16(int blocks, const float *a, const float *b, float *c, size_t ldc) {
+    __m256 acc[6][2];
+    multiply_6x16(blocks, a, 48, b, acc);
+    for (int r = 0; r < 6; r++, c += ldc) {
+        _mm256_storeu_ps(c, acc[r][0]);
+        _mm256_storeu_ps(c + 8, acc[r][1]);
+    }
 }
 
 static float *aligned_floats(size_t count) {
@@ -473,4 +477,47 @@ void zoo_gemm_conv_run(const zoo_gemm_conv *g, const float *src, float *dst, flo
     gemm_conv_job j = {g, src, dst, scratch};
     int rows = g->shape.batch * g->shape.out_h * g->shape.out_w;
     parallel_for((rows + 5) / 6, threads, gemm_conv_rows, &j);
+}
+
+/* ---- one of them, as a plan's step holds it ---- */
+
+void zoo_own_free(zoo_own_kernel *o) {
+    switch (o->kind) {
+    case ZOO_OWN_WINOGRAD: zoo_winograd_free(&o->winograd); break;
+    case ZOO_OWN_GATHERED: zoo_gemm_conv_free(&o->gathered); break;
+    case ZOO_OWN_LINEAR: zoo_linear_free(&o->linear); break;
+    }
+    o->kind = ZOO_OWN_NONE;
+}
+
+void zoo_own_run(const zoo_own_kernel *o, const float *src, float *dst, float *scratch, int threads) {
+    switch (o->kind) {
+    case ZOO_OWN_WINOGRAD: zoo_winograd_run(&o->winograd, src, dst, scratch, threads); break;
+    case ZOO_OWN_GATHERED: zoo_gemm_conv_run(&o->gathered, src, dst, scratch, threads); break;
+    case ZOO_OWN_LINEAR: zoo_linear_run(&o->linear, src, dst, scratch, threads); break;
+    }
+}
+
+size_t zoo_own_scratch_bytes(const zoo_own_kernel *o, int threads) {
+    switch (o->kind) {
+    case ZOO_OWN_WINOGRAD: return zoo_winograd_scratch_floats(&o->winograd, threads) * sizeof(float);
+    case ZOO_OWN_GATHERED: return zoo_gemm_conv_scratch_floats(&o->gathered, threads) * sizeof(float);
+    case ZOO_OWN_LINEAR: return zoo_linear_scratch_floats(&o->linear) * sizeof(float);
+    }
+    return 0;
+}
+
+size_t zoo_own_weight_bytes(const zoo_own_kernel *o) {
+    switch (o->kind) {
+    case ZOO_OWN_WINOGRAD: return zoo_winograd_weight_bytes(&o->winograd);
+    case ZOO_OWN_GATHERED: return zoo_gemm_conv_weight_bytes(&o->gathered);
+    case ZOO_OWN_LINEAR: return zoo_linear_weight_bytes(&o->linear);
+    }
+    return 0;
+}
+
+const char *zoo_own_name(const zoo_own_kernel *o) {
+    static const char *names[] = {"", "winograd F(4x4,3x3)", "gathered windows, packed weights",
+                                  "packed weights"};
+    return names[o->kind];
 }

@@ -73,4 +73,22 @@ size_t zoo_gemm_conv_scratch_floats(const zoo_gemm_conv *g, int threads);
 size_t zoo_gemm_conv_weight_bytes(const zoo_gemm_conv *g);
 void zoo_gemm_conv_run(const zoo_gemm_conv *g, const float *src, float *dst, float *scratch, int threads);
 
+/* One of them, as a step of a plan holds it. */
+enum { ZOO_OWN_NONE = 0, ZOO_OWN_WINOGRAD, ZOO_OWN_GATHERED, ZOO_OWN_LINEAR };
+typedef struct {
+    int kind;
+    union {
+        zoo_winograd winograd;
+        zoo_gemm_conv gathered;
+        zoo_linear linear;
+    };
+} zoo_own_kernel;
+
+void zoo_own_free(zoo_own_kernel *kernel);
+void zoo_own_run(const zoo_own_kernel *kernel, const float *src, float *dst, float *scratch, int threads);
+size_t zoo_own_scratch_bytes(const zoo_own_kernel *kernel, int threads);
+size_t zoo_own_weight_bytes(const zoo_own_kernel *kernel);
+/* "winograd F(4x4,3x3)" and the like, for the step's description. */
+const char *zoo_own_name(const zoo_own_kernel *kernel);
+
 #endif
