@@ -79,19 +79,22 @@ static float *aligned_floats(size_t count) {
 
 static int round_up(int x, int to) { return (x + to - 1) / to * to; }
 
-/* ---- Winograd F(4×4, 3×3) ----
-   Lavin and Gray (2016), with the interpolation points 0, ±1, ±2: Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A
-   over 6×6 input tiles d that overlap by 2, each giving a 4×4 output tile. */
-static const double G[6][3] = {{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                               {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+/* ---- Winograd F(4×4, 3×3) and F(2×2, 5×5) ----
+   Lavin and Gray (2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over 6×6 input tiles d, each giving an
+   m×m output tile (m = 4 for 3×3 kernels, 2 for 5×5). Both use the interpolation points
+   0, 1, −1, 2, −2 and ∞, so they share Bᵀ; G's row for point p is f_p·(1, p, p², …) and Aᵀ's
+   row i is (pⁱ …, [i = m − 1]) (Tools/winograd_matrices.py checks all three in double). */
+static const double points[5] = {0, 1, -1, 2, -2}, scales[5] = {1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24};
 
-int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, int pad_h, int pad_w, const float *weights,
-                      const float *bias, int act, int sum) {
+int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, int r, int pad_h, int pad_w,
+                      const float *weights, const float *bias, int act, int sum) {
     memset(w, 0, sizeof *w);
-    if (c % 8 || k % 8 || pad_h < 0 || pad_w < 0 || h + 2 * pad_h < 3 || width + 2 * pad_w < 3) return -1;
+    if ((r != 3 && r != 5) || c % 8 || k % 8 || pad_h < 0 || pad_w < 0 || h + 2 * pad_h < r || width + 2 * pad_w < r)
+        return -1;
+    w->r = r; w->m = 6 - r + 1;
     w->n = n; w->c = c; w->k = k; w->h = h; w->w = width; w->act = act; w->sum = sum;
-    w->pad_h = pad_h; w->pad_w = pad_w; w->oh = h + 2 * pad_h - 2; w->ow = width + 2 * pad_w - 2;
-    w->th = (w->oh + 3) / 4; w->tw = (w->ow + 3) / 4; w->tiles = n * w->th * w->tw;
+    w->pad_h = pad_h; w->pad_w = pad_w; w->oh = h + 2 * pad_h - r + 1; w->ow = width + 2 * pad_w - r + 1;
+    w->th = (w->oh + w->m - 1) / w->m; w->tw = (w->ow + w->m - 1) / w->m; w->tiles = n * w->th * w->tw;
     w->kp = round_up(k, 16);
     /* Each thread takes chunks of tiles whose transformed inputs and products fit in about
        768 KB (this L2), but at least 48 tiles, so that each panel of weights read serves 48 rows. */
@@ -103,18 +106,24 @@ int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, in
     w->bias = aligned_floats(w->kp);
     if (!w->v || !w->bias) { zoo_winograd_free(w); return -1; }
     if (bias) memcpy(w->bias, bias, sizeof(float) * k);
+    double G[6][5] = {{0}};
+    for (int a = 0; a < 5; a++)
+        for (int j = 0, power = 1; j < r; j++, power *= (int)points[a]) G[a][j] = scales[a] * power;
+    G[5][r - 1] = 1;
     int panels = w->kp / 16;
     for (int o = 0; o < k; o++)
         for (int i = 0; i < c; i++) {
-            const float *g = weights + ((size_t)o * c + i) * 9;
-            double t[6][3];
-            for (int r = 0; r < 6; r++)
-                for (int j = 0; j < 3; j++) t[r][j] = G[r][0] * g[j] + G[r][1] * g[3 + j] + G[r][2] * g[6 + j];
-            for (int r = 0; r < 6; r++)
-                for (int s = 0; s < 6; s++) {
-                    double u = t[r][0] * G[s][0] + t[r][1] * G[s][1] + t[r][2] * G[s][2];
+            const float *g = weights + ((size_t)o * c + i) * r * r;
+            double t[6][5] = {{0}};
+            for (int a = 0; a < 6; a++)
+                for (int x = 0; x < r; x++)
+                    for (int y = 0; y < r; y++) t[a][x] += G[a][y] * g[y * r + x];
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++) {
+                    double u = 0;
+                    for (int x = 0; x < r; x++) u += t[a][x] * G[b][x];
                     /* [element][panel][input channel][16 outputs] */
-                    w->v[(((size_t)(r * 6 + s) * panels + o / 16) * c + i) * 16 + o % 16] = (float)u;
+                    w->v[(((size_t)(a * 6 + b) * panels + o / 16) * c + i) * 16 + o % 16] = (float)u;
                 }
         }
     return 0;
@@ -162,7 +171,7 @@ AVX2 static void input_tile(const void *context, int item, int thread) {
             for (int e = 0; e < 36; e++) _mm256_store_ps(u + e * estride, _mm256_setzero_ps());
             continue;
         }
-        int img = t / (w->th * w->tw), rest = t % (w->th * w->tw), y0 = rest / w->tw * 4 - w->pad_h, x0 = rest % w->tw * 4 - w->pad_w;
+        int img = t / (w->th * w->tw), rest = t % (w->th * w->tw), y0 = rest / w->tw * w->m - w->pad_h, x0 = rest % w->tw * w->m - w->pad_w;
         const float *plane = j->src + ((size_t)img * cblocks + cb) * w->h * w->w * 8;
         __m256 d[6][6];
         int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= w->h && x0 + 6 <= w->w;
@@ -198,7 +207,7 @@ static void multiply(const void *context, int item, int thread) {
     for (int g = 0; g < j->groups; g++) kernel_6x16(cblocks, a + (size_t)g * cblocks * 48, b, m + (size_t)g * 6 * w->kp, w->kp);
 }
 
-/* Aᵀ x: four vectors out of six. */
+/* Aᵀ x: four vectors out of six (m = 4), or two (m = 2). */
 #define OUTPUT_1D(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3)                                             \
     do {                                                                                              \
         __m256 s12 = _mm256_add_ps(x1, x2), d12 = _mm256_sub_ps(x1, x2);                              \
@@ -207,6 +216,13 @@ static void multiply(const void *context, int item, int thread) {
         y1 = _mm256_fmadd_ps(_mm256_set1_ps(2), d34, d12);                                            \
         y2 = _mm256_fmadd_ps(_mm256_set1_ps(4), s34, s12);                                            \
         y3 = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8), d34, d12), x5);                         \
+    } while (0)
+#define OUTPUT_1D_2(x0, x1, x2, x3, x4, x5, y0, y1)                                                   \
+    do {                                                                                              \
+        __m256 s12 = _mm256_add_ps(x1, x2), d12 = _mm256_sub_ps(x1, x2);                              \
+        __m256 s34 = _mm256_add_ps(x3, x4), d34 = _mm256_sub_ps(x3, x4);                              \
+        y0 = _mm256_add_ps(_mm256_add_ps(x0, s12), s34);                                              \
+        y1 = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(2), d34, d12), x5);                         \
     } while (0)
 
 AVX2 static void output_tile(const void *context, int item, int thread) {
@@ -218,21 +234,24 @@ AVX2 static void output_tile(const void *context, int item, int thread) {
     __m256 bias = _mm256_load_ps(w->bias + kb * 8), zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     for (int r = 0; r < 6 && g * 6 + r < j->count; r++) {
         int t = j->first + g * 6 + r;
-        int img = t / (w->th * w->tw), rest = t % (w->th * w->tw), y0 = rest / w->tw * 4, x0 = rest % w->tw * 4;
+        int side = w->m, img = t / (w->th * w->tw), rest = t % (w->th * w->tw);
+        int y0 = rest / w->tw * side, x0 = rest % w->tw * side;
         const float *m = j->m + (size_t)(g * 6 + r) * w->kp + kb * 8;
         __m256 t1[4][6];
         for (int x = 0; x < 6; x++) {
             __m256 v0 = _mm256_loadu_ps(m + (size_t)(0 * 6 + x) * estride), v1 = _mm256_loadu_ps(m + (size_t)(1 * 6 + x) * estride);
             __m256 v2 = _mm256_loadu_ps(m + (size_t)(2 * 6 + x) * estride), v3 = _mm256_loadu_ps(m + (size_t)(3 * 6 + x) * estride);
             __m256 v4 = _mm256_loadu_ps(m + (size_t)(4 * 6 + x) * estride), v5 = _mm256_loadu_ps(m + (size_t)(5 * 6 + x) * estride);
-            OUTPUT_1D(v0, v1, v2, v3, v4, v5, t1[0][x], t1[1][x], t1[2][x], t1[3][x]);
+            if (side == 4) OUTPUT_1D(v0, v1, v2, v3, v4, v5, t1[0][x], t1[1][x], t1[2][x], t1[3][x]);
+            else OUTPUT_1D_2(v0, v1, v2, v3, v4, v5, t1[0][x], t1[1][x]);
         }
         float *plane = j->dst + ((size_t)img * kblocks + kb) * w->oh * w->ow * 8;
-        for (int y = 0; y < 4; y++) {
+        for (int y = 0; y < side; y++) {
             __m256 o[4];
-            OUTPUT_1D(t1[y][0], t1[y][1], t1[y][2], t1[y][3], t1[y][4], t1[y][5], o[0], o[1], o[2], o[3]);
+            if (side == 4) OUTPUT_1D(t1[y][0], t1[y][1], t1[y][2], t1[y][3], t1[y][4], t1[y][5], o[0], o[1], o[2], o[3]);
+            else OUTPUT_1D_2(t1[y][0], t1[y][1], t1[y][2], t1[y][3], t1[y][4], t1[y][5], o[0], o[1]);
             if (y0 + y >= w->oh) break;
-            for (int x = 0; x < 4 && x0 + x < w->ow; x++) {
+            for (int x = 0; x < side && x0 + x < w->ow; x++) {
                 float *q = plane + ((size_t)(y0 + y) * w->ow + x0 + x) * 8;
                 __m256 value = _mm256_add_ps(o[x], bias);
                 if (w->sum) value = _mm256_add_ps(value, _mm256_loadu_ps(q));
@@ -517,7 +536,10 @@ size_t zoo_own_weight_bytes(const zoo_own_kernel *o) {
 }
 
 const char *zoo_own_name(const zoo_own_kernel *o) {
-    static const char *names[] = {"", "winograd F(4x4,3x3)", "gathered windows, packed weights",
-                                  "packed weights"};
-    return names[o->kind];
+    switch (o->kind) {
+    case ZOO_OWN_WINOGRAD: return o->winograd.r == 3 ? "winograd F(4x4,3x3)" : "winograd F(2x2,5x5)";
+    case ZOO_OWN_GATHERED: return "gathered windows, packed weights";
+    case ZOO_OWN_LINEAR: return "packed weights";
+    }
+    return "";
 }

@@ -5,8 +5,9 @@
    no fast kernel on AVX2. They use AVX2 and FMA (compiled for them whatever the target flags;
    call only when zoo_plan_kernels_available()) and the threads of oneDNN's OpenMP runtime.
 
-   Winograd F(4×4, 3×3) (Lavin and Gray, 2016): a 3×3 convolution with stride 1 (any zero
-   padding) computed over 6×6 input tiles as 36 matrix products, 4× fewer multiplications.
+   Winograd F(4×4, 3×3) and F(2×2, 5×5) (Lavin and Gray, 2016): a 3×3 or 5×5 convolution with
+   stride 1 (any zero padding) computed over 6×6 input tiles as 36 matrix products, with 4× and
+   2.8× fewer multiplications than direct.
    Activations are in the nChw8c layout; input and output channels are multiples of 8. Each
    output is act(conv + bias [+ the value already in dst]).
 
@@ -24,7 +25,8 @@ int zoo_plan_kernels_available(void);
 typedef struct {
     int n, c, k, h, w;      /* input [n, c, h, w] */
     int pad_h, pad_w, oh, ow; /* output [n, k, oh, ow] */
-    int th, tw, tiles;      /* 4×4 output tiles per column and row, and in all */
+    int r, m;               /* kernel side (3 or 5), output tile side (4 or 2) */
+    int th, tw, tiles;      /* output tiles per column and row, and in all */
     int kp;                 /* k rounded up to 16 (the micro-kernel's width) */
     int chunk;              /* tiles a thread transforms and multiplies at a time */
     int act, sum;
@@ -32,9 +34,9 @@ typedef struct {
     size_t chunk_floats;    /* one chunk's transformed input and products */
 } zoo_winograd;
 
-/* weights plain [k, c, 3, 3]; bias may be NULL; act is a ZOO_ACT_ value other than sigmoid.
-   Returns 0, or -1 (channels not multiples of 8, out of memory). */
-int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, int pad_h, int pad_w,
+/* weights plain [k, c, r, r] (r = 3 or 5); bias may be NULL; act is a ZOO_ACT_ value other than
+   sigmoid. Returns 0, or -1 (another r, channels not multiples of 8, out of memory). */
+int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, int r, int pad_h, int pad_w,
                       const float *weights, const float *bias, int act, int sum);
 void zoo_winograd_free(zoo_winograd *w);
 /* The scratch zoo_winograd_run needs with this many threads, in floats. */

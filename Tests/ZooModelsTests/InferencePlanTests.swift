@@ -61,15 +61,16 @@ final class InferencePlanTests: XCTestCase {
     }
 
     /// The plan's own kernels, each in a plan that runs it and against eager: Winograd 3×3
-    /// convolutions (resnet20), and AlexNet's 11×11 stride-4 convolution by gathered windows and
-    /// its classifier over packed weights (batch 6). Negative controls, tried by hand: a wrong
+    /// convolutions (resnet20), and AlexNet's 11×11 stride-4 convolution by gathered windows, its
+    /// 5×5 one by Winograd F(2×2, 5×5) and its classifier over packed weights (batch 6). Negative controls, tried by hand: a wrong
     /// coefficient in Winograd's input transform fails testCIFARSizeModels by 0.1–3.5 against
     /// bounds under 1e-3; a classifier that keeps only the last slice of its depth, or windows
     /// gathered one pixel off, fail this test by 8e-3 and 2e-3 against a bound of 1.5e-6.
     func testThePlansOwnKernels() throws {
         try XCTSkipUnless(InferencePlan.ownKernels, "this CPU has no AVX2 and FMA: every step is oneDNN's")
-        for (name, input, batch, kernels) in [("resnet20", [3, 32, 32], 2, ["winograd"]),
-                                              ("alexnet", [3, 224, 224], 6, ["gathered windows", "packed weights"])] {
+        for (name, input, batch, kernels) in [("resnet20", [3, 32, 32], 2, ["winograd F(4x4,3x3)"]),
+                                              ("alexnet", [3, 224, 224], 6,
+                                               ["gathered windows", "winograd F(2x2,5x5)", "packed weights"])] {
             let (eager, planned, plan) = try outputs(name, input: input, batch: batch)
             for kernel in kernels { XCTAssertTrue(plan.steps.contains { $0.contains(kernel) }, "\(name): no step runs \(kernel)") }
             XCTAssertNil(closeness(planned, eager, tolerance: 1e-4 * min(1, eager.maxAbs), name))
