@@ -29,8 +29,9 @@ typedef struct {
 typedef struct {
     int kind, dst, sum, act, alg;
     int in_place; /* a concatenation whose inputs were written into their slices of its output */
-    /* A convolution oneDNN has no fast kernel for on the blocked layout (AlexNet's 11×11 stride 4,
-       ResNeXt's four channels per group) runs on the layouts it picks itself, between reorders. */
+    /* A convolution oneDNN has no fast kernel for on the blocked layout (ResNeXt's four channels
+       per group; AlexNet's 11×11 stride 4 when the plan's own kernels are off) runs on the
+       layouts it picks itself, between reorders. */
     int relayout;
     /* Steps the plan computes with its own kernels (zoo_plan_kernels.h). */
     zoo_own_kernel own;

@@ -97,7 +97,8 @@ int zoo_winograd_init(zoo_winograd *w, int n, int c, int k, int h, int width, in
     w->th = (w->oh + w->m - 1) / w->m; w->tw = (w->ow + w->m - 1) / w->m; w->tiles = n * w->th * w->tw;
     w->kp = round_up(k, 16);
     /* Each thread takes chunks of tiles whose transformed inputs and products fit in about
-       768 KB (this L2), but at least 48 tiles, so that each panel of weights read serves 48 rows. */
+       768 KB (three quarters of this machine's 1 MB L2), but at least 48 tiles, so that each
+       panel of weights read serves 48 rows. */
     int chunk = (int)((768u << 10) / (36u * (unsigned)(c + w->kp) * sizeof(float)));
     chunk = round_up(chunk < 48 ? 48 : chunk, 6);
     w->chunk = chunk;
