@@ -5,6 +5,12 @@ extension Preprocessing {
     /// (gray or RGB), Resize(shorter side), CenterCrop, ToTensor (÷255), Normalize.
     /// Returns [C, H, W].
     public func tensor(for image: Image) -> Tensor {
+        croppedImage(for: image).normalizedTensor(mean: mean, std: std)
+    }
+
+    /// The picture the model sees for `image`: converted, resized and cropped, not yet
+    /// normalised (what Grad-CAM overlays are drawn on).
+    public func croppedImage(for image: Image) -> Image {
         var current = grayscale ? image.luminance() : image
         if !grayscale && current.channels == 1 {
             current = Image(width: current.width, height: current.height, channels: 3, pixels: current.pixels.flatMap { [$0, $0, $0] })
@@ -15,7 +21,7 @@ extension Preprocessing {
         }
         if let resize { current = current.resized(shorterSide: resize, filter: filter) }
         if let crop { current = current.centerCropped(width: crop, height: crop) }
-        return current.normalizedTensor(mean: mean, std: std)
+        return current
     }
 }
 

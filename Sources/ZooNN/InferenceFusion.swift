@@ -11,6 +11,7 @@ import ZooTensor
 enum InferenceFusion {
     static func applies(to module: Module) -> Bool {
         !module.isTraining && !GradMode.isEnabled && SummaryTrace.rows == nil && ShapeCheck.probe == nil && PlanTrace.tracer == nil
+            && FeatureCapture.current == nil
     }
 
     /// Runs `modules` in order on `input`, fusing Conv2d → BatchNorm [→ ReLU] runs. With

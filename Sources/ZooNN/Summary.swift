@@ -84,7 +84,8 @@ extension Module {
             ShapeCheck.fail(self, input: input.shape, problem)
             return input
         }
-        let output = forward(input)
+        var output = forward(input)
+        if let capture = FeatureCapture.current { output = capture.note(self, output) }
         if SummaryTrace.rows != nil && children.isEmpty {
             SummaryTrace.rows![ObjectIdentifier(self), default: []].append((output.shape, macs(input: input.shape, output: output.shape)))
         }

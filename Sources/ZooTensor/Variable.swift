@@ -12,6 +12,9 @@ public final class Variable {
     public var grad: Tensor?
     /// Whether gradients flow to this variable. Clearing it on a parameter freezes it.
     public var requiresGrad: Bool
+    /// Whether `backward` keeps this variable's gradient in `grad` although it is computed
+    /// from others (PyTorch's `retain_grad`): Grad-CAM needs d logit / d activation.
+    public var retainsGrad = false
     @usableFromInline let inputs: [Variable]
     @usableFromInline let backwardFunction: ((Tensor) -> [Tensor?])?
 
@@ -68,6 +71,9 @@ public final class Variable {
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
         for node in order.reversed() {
             guard let gradient = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            if node.retainsGrad && node.backwardFunction != nil {
+                if node.grad == nil { node.grad = gradient } else { node.grad!.add(gradient) }
+            }
             guard let backwardFunction = node.backwardFunction else {
                 if node.grad == nil { node.grad = gradient } else { node.grad!.add(gradient) }
                 continue
@@ -93,6 +99,14 @@ public enum GradMode {
     public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
         let previous = isEnabled
         isEnabled = false
+        defer { isEnabled = previous }
+        return try body()
+    }
+
+    /// Runs `body` with recording on (gradients inside an inference-mode caller).
+    public static func withGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = isEnabled
+        isEnabled = true
         defer { isEnabled = previous }
         return try body()
     }

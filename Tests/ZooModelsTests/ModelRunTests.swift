@@ -18,7 +18,11 @@ final class ModelRunTests: XCTestCase {
         let labels = (0..<batch).map { $0 % classCount }
 
         model.eval()
-        let logits = GradMode.withoutGrad { model(images) }
+        // With the registry's Grad-CAM layer noted on the way: it must be a C×H×W feature map.
+        guard let pass = XCTAssertNoThrowValue(try GradMode.withoutGrad { try model.forward(images, capturing: [entry.explainLayer]) },
+                                               entry.name) else { return }
+        let logits = pass.output
+        XCTAssertEqual(pass.features[entry.explainLayer]?.shape.count, 4, "\(entry.name): explainLayer '\(entry.explainLayer)'")
         XCTAssertEqual(logits.shape, [batch, classCount], entry.name)
         XCTAssertTrue(logits.value.allFinite, "\(entry.name): eval logits are not finite")
 
@@ -64,5 +68,13 @@ final class ModelRunTests: XCTestCase {
         // Batch 2 where auxiliary heads run: Inception v3's head normalises a 1×1 map, which needs
         // more than one image in training (as in PyTorch).
         for entry in ModelRegistry.entries where entry.defaultInput[1] > 32 { runOnce(entry, batch: entry.optionalModules.isEmpty ? 1 : 2) }
+    }
+}
+
+/// The value of `body`, or nil with a test failure naming `context` when it throws.
+func XCTAssertNoThrowValue<T>(_ body: @autoclosure () throws -> T, _ context: String) -> T? {
+    do { return try body() } catch {
+        XCTFail("\(context): \(error)")
+        return nil
     }
 }
