@@ -57,22 +57,7 @@ extension ZooCommand {
         }
 
         /// The files to classify: arguments in order, folders searched (sorted) for .png/.jpg/.jpeg.
-        func collectFiles() -> (paths: [String], failures: Int) {
-            var paths: [String] = [], failures = 0
-            for argument in images {
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-                    warn("cannot read '\(argument)': no such file or folder")
-                    failures += 1
-                    continue
-                }
-                guard isDirectory.boolValue else { paths.append(argument); continue }
-                let found = Image.files(in: argument)
-                if found.isEmpty { warn("'\(argument)' holds no PNG or JPEG files"); failures += 1 }
-                paths += found
-            }
-            return (paths, failures)
-        }
+        func collectFiles() -> (paths: [String], failures: Int) { collectImageFiles(images) }
 
         func printResult(_ result: Classification) {
             if json {
@@ -89,4 +74,24 @@ extension ZooCommand {
             }
         }
     }
+}
+
+/// Image files named by IMAGE|DIR arguments, in order, folders searched (sorted) for
+/// .png/.jpg/.jpeg; each argument that names nothing, or a folder without images, is warned
+/// about and counted as a failure.
+func collectImageFiles(_ arguments: [String]) -> (paths: [String], failures: Int) {
+    var paths: [String] = [], failures = 0
+    for argument in arguments {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+            warn("cannot read '\(argument)': no such file or folder")
+            failures += 1
+            continue
+        }
+        guard isDirectory.boolValue else { paths.append(argument); continue }
+        let found = Image.files(in: argument)
+        if found.isEmpty { warn("'\(argument)' holds no PNG or JPEG files"); failures += 1 }
+        paths += found
+    }
+    return (paths, failures)
 }
