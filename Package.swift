@@ -41,6 +41,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "CZooMemory", path: "Sources/CZooMemory"),
         // oneDNN's convolutions (Debian: libdnnl-dev), opened with dlopen at first use.
         .target(name: "CZooDNNL", path: "Sources/CZooDNNL", linkerSettings: [.linkedLibrary("dl")]),
@@ -52,7 +53,7 @@ let package = Package(
         .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
         .target(name: "ZooImage", dependencies: ["ZooTensor", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
-        .target(name: "ZooDraw", dependencies: ["ZooImage"], swiftSettings: swift5),
+        .target(name: "ZooDraw", dependencies: ["ZooImage", "ZooTensor", "CCairo"], swiftSettings: swift5),
         family("LeNet"), family("AlexNet"), family("VGG"), family("GoogLeNet"), family("Inception"), family("ResNet"), family("DenseNet"),
         family("Xception"), family("SqueezeNet"), family("MobileNet"), family("NASNet"),
         family("SENet", dependencies: ["ZooNN", "ZooTensor", "ResNet"]),
@@ -78,6 +79,7 @@ let package = Package(
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooNN", "ZooTensor", "GoogLeNet", "ResNet", "NASNet", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooDrawTests", dependencies: ["ZooDraw", "ZooImage"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooFuzzTests", dependencies: ["ZooFuzz", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ConvZooTests", dependencies: ["ConvZoo", "ZooTestSupport"], swiftSettings: swift5),

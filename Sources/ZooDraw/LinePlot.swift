@@ -1,17 +1,16 @@
 import Foundation
-import ZooImage
 
-/// A line chart with labelled axes and a legend, written as SVG and as PNG (rasterised here,
-/// with a built-in 5×7 bitmap font, so no plotting library or font file is needed).
+/// A line chart with a title, labelled axes, nice ticks and a legend, drawn the same way into a
+/// raster (PNG) or a vector (SVG) drawing.
 public struct LinePlot {
+    /// One line: its legend label, data points, colour, and whether it is dashed.
     public struct Series {
         public var label: String
         public var points: [(x: Double, y: Double)]
-        /// RGB.
-        public var color: (UInt8, UInt8, UInt8)
+        public var color: Color
         public var dashed: Bool
 
-        public init(label: String, points: [(x: Double, y: Double)], color: (UInt8, UInt8, UInt8), dashed: Bool) {
+        public init(label: String, points: [(x: Double, y: Double)], color: Color, dashed: Bool) {
             (self.label, self.points, self.color, self.dashed) = (label, points, color, dashed)
         }
     }
@@ -21,26 +20,104 @@ public struct LinePlot {
     public var yLabel: String
     public var series: [Series]
     public var width = 900, height = 560
-    let left = 90, right = 30, top = 50, bottom = 70
+    let left = 90.0, right = 30.0, top = 50.0, bottom = 70.0
+    let fontSize = 13.0, lineWidth = 2.5, dash = [8.0, 5]
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
         (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
     }
 
-    /// Data ranges rounded outward to tick steps.
+    /// Writes PNG or SVG by the path's extension (.png/.svg), atomically.
+    public func write(to path: String) throws {
+        let drawing = (path as NSString).pathExtension.lowercased() == "svg" ? Drawing.svg(width: width, height: height)
+                                                                            : Drawing(width: width, height: height)
+        draw(on: drawing)
+        try drawing.write(to: path)
+    }
+
+    /// Draws the plot into `drawing` (made `width`×`height`; raster or SVG alike).
+    public func draw(on drawing: Drawing) {
+        let (plotLeft, plotRight) = (left, Double(width) - right)
+        let (plotTop, plotBottom) = (top, Double(height) - bottom)
+        drawing.text(title, x: Double(width) / 2, y: 30, size: 17, anchor: .middle)
+        // Hairlines on half pixels, so that a 1-pixel line covers one row of pixels, not two.
+        for y in yTicks {
+            let at = py(y).rounded() + 0.5
+            drawing.line([(plotLeft, at), (plotRight, at)], color: Color(rgb: (228, 228, 228)), width: 1)
+            drawing.text(LinePlot.format(y), x: plotLeft - 8, y: at + 4.5, size: fontSize, anchor: .end)
+        }
+        for x in xTicks {
+            let at = px(x).rounded() + 0.5
+            drawing.line([(at, plotBottom), (at, plotBottom + 5)], color: .black, width: 1)
+            drawing.text(LinePlot.format(x), x: at, y: plotBottom + 20, size: fontSize, anchor: .middle)
+        }
+        drawing.strokeRectangle(x: plotLeft + 0.5, y: plotTop + 0.5, width: plotRight - plotLeft, height: plotBottom - plotTop, color: .black)
+        drawing.text(xLabel, x: (plotLeft + plotRight) / 2, y: Double(height) - 22, size: fontSize, anchor: .middle)
+        drawing.text(yLabel, x: 26, y: (plotTop + plotBottom) / 2, size: fontSize, anchor: .middle, rotation: -Double.pi / 2)
+        for s in series {
+            let points = s.points.map { (x: px($0.x), y: py($0.y)) }
+            drawing.line(points, color: s.color, width: lineWidth, dash: s.dashed ? dash : nil)
+            // A series of one point (one epoch) has no line to draw: mark it.
+            if let only = points.first, points.count == 1 {
+                drawing.fillRectangle(x: only.x - 3, y: only.y - 3, width: 6, height: 6, color: s.color)
+            }
+        }
+        drawLegend(on: drawing)
+    }
+
+    /// Sample line and label per series, in a white box in the corner of the plot that hides
+    /// the least of the lines (top right first).
+    func drawLegend(on drawing: Drawing) {
+        guard !series.isEmpty else { return }
+        let labelWidth = series.map { drawing.textWidth($0.label, size: fontSize) }.max() ?? 0
+        let (sample, gap, margin, rowHeight) = (34.0, 8.0, 10.0, 20.0)
+        let boxWidth = margin + sample + gap + labelWidth + margin
+        let boxHeight = rowHeight * Double(series.count) + margin
+        let (plotRight, plotBottom) = (Double(width) - right, Double(height) - bottom)
+        let corners = [(plotRight - 10 - boxWidth, top + 10), (plotRight - 10 - boxWidth, plotBottom - 10 - boxHeight),
+                       (left + 10, top + 10), (left + 10, plotBottom - 10 - boxHeight)]
+        // Each segment sampled at 16 points: how many fall under each corner's box.
+        var samples: [(x: Double, y: Double)] = []
+        for s in series {
+            for (p, q) in zip(s.points, s.points.dropFirst()) {
+                for k in 0..<16 {
+                    let f = Double(k) / 16
+                    samples.append((px(p.x + (q.x - p.x) * f), py(p.y + (q.y - p.y) * f)))
+                }
+            }
+            if let last = s.points.last { samples.append((px(last.x), py(last.y))) }
+        }
+        let hidden = corners.map { corner in
+            samples.filter { (corner.0...corner.0 + boxWidth).contains($0.x) && (corner.1...corner.1 + boxHeight).contains($0.y) }.count
+        }
+        let best = hidden.indices.min { hidden[$0] < hidden[$1] } ?? 0
+        let (boxX, boxY) = corners[best]
+        drawing.fillRectangle(x: boxX, y: boxY, width: boxWidth, height: boxHeight, color: .white)
+        drawing.strokeRectangle(x: boxX.rounded() + 0.5, y: boxY.rounded() + 0.5, width: boxWidth.rounded(), height: boxHeight.rounded(),
+                                color: Color(rgb: (160, 160, 160)))
+        for (i, s) in series.enumerated() {
+            let y = boxY + margin + rowHeight * (Double(i) + 0.5) - 2
+            drawing.line([(boxX + margin, y), (boxX + margin + sample, y)], color: s.color, width: lineWidth, dash: s.dashed ? dash : nil)
+            drawing.text(s.label, x: boxX + margin + sample + gap, y: y + 4.5, size: fontSize)
+        }
+    }
+
+    /// The x range of the data (at least 1 wide).
     var xRange: (Double, Double) {
-        let xs = series.flatMap { $0.points.map(\.x) }
+        let xs = series.flatMap { $0.points.map(\.x) }.filter(\.isFinite)
         let low = xs.min() ?? 0
         return (low, max(low + 1, xs.max() ?? 1))
     }
 
+    /// From 0 to the largest y rounded up to a tick step, and the step.
     var yRange: (Double, Double, Double) {
-        let ys = series.flatMap { $0.points.map(\.y) }
+        let ys = series.flatMap { $0.points.map(\.y) }.filter(\.isFinite)
         let high = max(ys.max() ?? 1, 1e-9)
         let step = LinePlot.niceStep(high / 6)
         return (0, (high / step).rounded(.up) * step, step)
     }
 
+    /// The smallest of 1, 2, 2.5, 5 × a power of ten that is at least `raw`.
     static func niceStep(_ raw: Double) -> Double {
         let magnitude = pow(10, floor(log10(max(raw, 1e-12))))
         for factor in [1.0, 2, 2.5, 5, 10] where factor * magnitude >= raw { return factor * magnitude }
@@ -49,18 +126,21 @@ public struct LinePlot {
 
     func px(_ x: Double) -> Double {
         let (low, high) = xRange
-        return Double(left) + (x - low) / (high - low) * Double(width - left - right)
+        return left + (x - low) / (high - low) * (Double(width) - left - right)
     }
 
     func py(_ y: Double) -> Double {
         let (low, high, _) = yRange
-        return Double(height - bottom) - (y - low) / (high - low) * Double(height - top - bottom)
+        return Double(height) - bottom - (y - low) / (high - low) * (Double(height) - top - bottom)
     }
 
     var xTicks: [Double] {
         let (low, high) = xRange
         let step = max(1, LinePlot.niceStep((high - low) / 10))
-        return stride(from: low, through: high, by: step).map { $0 }
+        // Multiples of the step (epochs 1…40 get 5, 10, …, 40), the low end when none falls near it.
+        let first = (low / step).rounded(.up) * step
+        let multiples = stride(from: first, through: high + step * 1e-9, by: step).map { $0 }
+        return first - low > step / 2 ? [low] + multiples : multiples
     }
 
     var yTicks: [Double] {
@@ -69,89 +149,7 @@ public struct LinePlot {
     }
 
     static func format(_ v: Double) -> String {
-        v == v.rounded() ? String(Int(v)) : String(format: v < 1 ? "%.2f" : "%.1f", v)
-    }
-
-    func hex(_ c: (UInt8, UInt8, UInt8)) -> String { String(format: "#%02x%02x%02x", c.0, c.1, c.2) }
-
-    // MARK: SVG
-
-    public func svg() -> String {
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"13\">\n"
-        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        out += "<text x=\"\(width / 2)\" y=\"28\" text-anchor=\"middle\" font-size=\"17\">\(escape(title))</text>\n"
-        for y in yTicks {
-            out += String(format: "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", left, py(y), width - right, py(y))
-            out += String(format: "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 8, py(y) + 4, LinePlot.format(y))
-        }
-        for x in xTicks {
-            out += String(format: "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n", px(x), height - bottom, px(x), height - bottom + 5)
-            out += String(format: "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px(x), height - bottom + 20, LinePlot.format(x))
-        }
-        out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(width - left - right)\" height=\"\(height - top - bottom)\" fill=\"none\" stroke=\"#000\"/>\n"
-        out += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 22)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        out += "<text transform=\"translate(24 \((top + height - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
-        for s in series where !s.points.isEmpty {
-            let path = s.points.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ")
-            out += "<polyline fill=\"none\" stroke=\"\(hex(s.color))\" stroke-width=\"2.5\"\(s.dashed ? " stroke-dasharray=\"8 5\"" : "") points=\"\(path)\"/>\n"
-        }
-        let (legendX, legendY) = legendOrigin(0)
-        out += "<rect x=\"\(legendX - 10)\" y=\"\(legendY - 14)\" width=\"180\" height=\"\(20 * series.count + 10)\" fill=\"white\" stroke=\"#a0a0a0\"/>\n"
-        for (i, s) in series.enumerated() {
-            let (x, y) = legendOrigin(i)
-            out += "<line x1=\"\(x)\" y1=\"\(y)\" x2=\"\(x + 34)\" y2=\"\(y)\" stroke=\"\(hex(s.color))\" stroke-width=\"2.5\"\(s.dashed ? " stroke-dasharray=\"8 5\"" : "")/>\n"
-            out += "<text x=\"\(x + 42)\" y=\"\(y + 4)\">\(escape(s.label))</text>\n"
-        }
-        return out + "</svg>\n"
-    }
-
-    func legendOrigin(_ index: Int) -> (Int, Int) { (width - right - 180, top + 22 + 20 * index) }
-
-    /// The legend's frame, as four segments.
-    var legendBox: [(Int, Int, Int, Int)] {
-        let (x, y) = legendOrigin(0)
-        let (x0, y0, x1, y1) = (x - 10, y - 14, x + 170, y - 4 + 20 * series.count)
-        return [(x0, y0, x1, y0), (x1, y0, x1, y1), (x1, y1, x0, y1), (x0, y1, x0, y0)]
-    }
-
-    func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-    }
-
-    // MARK: PNG
-
-    public func raster() -> Image {
-        var canvas = Canvas(width: width, height: height)
-        canvas.text(title, x: width / 2, y: 18, scale: 2, anchor: .middle)
-        for y in yTicks {
-            canvas.line(Double(left), py(y), Double(width - right), py(y), color: (228, 228, 228), thickness: 1)
-            canvas.text(LinePlot.format(y), x: left - 8, y: Int(py(y)) - 7, scale: 2, anchor: .end)
-        }
-        for x in xTicks {
-            canvas.line(px(x), Double(height - bottom), px(x), Double(height - bottom + 5), color: (0, 0, 0), thickness: 1)
-            canvas.text(LinePlot.format(x), x: Int(px(x)), y: height - bottom + 10, scale: 2, anchor: .middle)
-        }
-        let (x0, y0, x1, y1) = (Double(left), Double(top), Double(width - right), Double(height - bottom))
-        for (a, b, c, d) in [(x0, y0, x1, y0), (x1, y0, x1, y1), (x1, y1, x0, y1), (x0, y1, x0, y0)] {
-            canvas.line(a, b, c, d, color: (0, 0, 0), thickness: 1)
-        }
-        canvas.text(xLabel, x: (left + width - right) / 2, y: height - 32, scale: 2, anchor: .middle)
-        canvas.verticalText(yLabel, x: 14, centerY: (top + height - bottom) / 2, scale: 2)
-        for s in series {
-            for (p, q) in zip(s.points, s.points.dropFirst()) {
-                canvas.line(px(p.x), py(p.y), px(q.x), py(q.y), color: s.color, thickness: 2.5, dash: s.dashed ? (9, 6) : nil)
-            }
-        }
-        let (legendX, legendY) = legendOrigin(0)
-        canvas.fill(x: legendX - 10, y: legendY - 14, width: 180, height: 20 * series.count + 10, color: (255, 255, 255))
-        for (a, b, c, d) in legendBox {
-            canvas.line(Double(a), Double(b), Double(c), Double(d), color: (160, 160, 160), thickness: 1)
-        }
-        for (i, s) in series.enumerated() {
-            let (x, y) = legendOrigin(i)
-            canvas.line(Double(x), Double(y), Double(x + 34), Double(y), color: s.color, thickness: 2.5, dash: s.dashed ? (9, 6) : nil)
-            canvas.text(s.label, x: x + 42, y: y - 7, scale: 2, anchor: .start)
-        }
-        return Image(width: width, height: height, channels: 3, pixels: canvas.pixels)
+        if abs(v) >= 1e9 { return String(format: "%.3g", v) }
+        return v == v.rounded() ? String(Int(v)) : String(format: abs(v) < 1 ? "%.2f" : "%.1f", v)
     }
 }

@@ -166,7 +166,7 @@ public struct DepthExperiment {
         }
         summary += verdict(rows: rows)
         try AtomicFile.write(summary, to: folder + "/summary.md")
-        let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
+        let palette = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)].map(Color.init(rgb:))
         for (file, title, value) in [("train_error", "training error vs epoch", \Row.trainError), ("test_error", "test error vs epoch", \Row.testError)] {
             var lines: [LinePlot.Series] = []
             for network in series {
@@ -178,8 +178,8 @@ public struct DepthExperiment {
                 }
             }
             let plot = LinePlot(title: title + " (dashed: plain, solid: residual)", xLabel: "epoch", yLabel: file == "train_error" ? "training error (%)" : "test error (%)", series: lines)
-            try AtomicFile.write(plot.svg(), to: folder + "/\(file).svg")
-            try plot.raster().write(to: folder + "/\(file).png")
+            try plot.write(to: folder + "/\(file).svg")
+            try plot.write(to: folder + "/\(file).png")
         }
     }
 }
