@@ -16,6 +16,8 @@ extension ZooCommand {
         @Option(name: .customLong("max-pixels"), help: "Refuse images with more pixels than this.") var maxPixels = Image.defaultMaximumPixels
         @Flag(help: "One JSON object per line instead of a table.") var json = false
         @Flag(help: "Run the network eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
+        @Option(help: "Also write one self-contained HTML page: per image the top-K as bars and the Grad-CAM of the top-1.")
+        var html: String?
         @Argument(help: "PNG or JPEG files, or folders to search for them.") var images: [String] = []
 
         func validate() throws {
@@ -32,32 +34,37 @@ extension ZooCommand {
             let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
             loaded.usesInferencePlans = !eager
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
-            let files = collectFiles()
+            let files = collectImageFiles(images)
             var failures = files.failures
+            var report = html.map { _ in HTMLReport(title: "\(loaded.name): top \(top)") }
             var index = 0
             while index < files.paths.count {
-                var inputs: [Tensor] = [], names: [String] = []
+                var inputs: [Tensor] = [], names: [String] = [], seen: [Image] = []
                 while index < files.paths.count && inputs.count < batch {
                     let path = files.paths[index]
                     index += 1
                     do {
-                        inputs.append(try loaded.inputTensor(for: try loaded.readImage(path, maximumPixels: maxPixels), name: path))
+                        let image = try loaded.readImage(path, maximumPixels: maxPixels)
+                        inputs.append(try loaded.inputTensor(for: image, name: path))
                         names.append(path)
+                        if report != nil { seen.append(loaded.preprocessing.croppedImage(for: image)) }
                     } catch {
                         warn("\(error)")
                         failures += 1
                     }
                 }
-                for result in orFail({ try loaded.classify(inputs: inputs, names: names, top: top) }) { printResult(result) }
+                let results = orFail { try loaded.classify(inputs: inputs, names: names, top: top) }
+                for result in results { printResult(result) }
+                if report != nil && !inputs.isEmpty {
+                    orFail { try report!.add(results, seen: seen, inputs: inputs, model: loaded) }
+                }
             }
+            if let html, let report { orFail { try AtomicFile.write(report.page(), to: html) } }
             if failures > 0 {
                 warn("\(failures) of \(files.paths.count + files.failures) inputs could not be classified")
                 throw ExitCode(1)
             }
         }
-
-        /// The files to classify: arguments in order, folders searched (sorted) for .png/.jpg/.jpeg.
-        func collectFiles() -> (paths: [String], failures: Int) { collectImageFiles(images) }
 
         func printResult(_ result: Classification) {
             if json {
@@ -74,24 +81,4 @@ extension ZooCommand {
             }
         }
     }
-}
-
-/// Image files named by IMAGE|DIR arguments, in order, folders searched (sorted) for
-/// .png/.jpg/.jpeg; each argument that names nothing, or a folder without images, is warned
-/// about and counted as a failure.
-func collectImageFiles(_ arguments: [String]) -> (paths: [String], failures: Int) {
-    var paths: [String] = [], failures = 0
-    for argument in arguments {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-            warn("cannot read '\(argument)': no such file or folder")
-            failures += 1
-            continue
-        }
-        guard isDirectory.boolValue else { paths.append(argument); continue }
-        let found = Image.files(in: argument)
-        if found.isEmpty { warn("'\(argument)' holds no PNG or JPEG files"); failures += 1 }
-        paths += found
-    }
-    return (paths, failures)
 }
