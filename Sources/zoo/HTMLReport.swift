@@ -50,8 +50,8 @@ struct HTMLReport {
         figure { margin: 0; } figure img { width: 224px; height: 224px; image-rendering: auto; display: block; }
         figcaption { font-size: 12px; color: #666; }
         table { border-collapse: collapse; font-size: 14px; }
-        td { padding: 3px 6px; } td.label { white-space: nowrap; } td.p { text-align: right; font-variant-numeric: tabular-nums; }
-        td.bar { width: 240px; } td.bar span { display: block; height: 14px; background: #3b6fb6; min-width: 1px; }
+        td { padding: 3px 6px; } td.label { white-space: nowrap; min-width: 110px; } td.p { text-align: right; font-variant-numeric: tabular-nums; }
+        td.bar { width: 200px; min-width: 200px; } td.bar span { display: block; height: 14px; background: #3b6fb6; min-width: 1px; }
         </style></head><body>
         <h1>\(Self.escaped(title))</h1>
         \(rows.joined(separator: "\n"))
