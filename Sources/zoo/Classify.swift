@@ -29,9 +29,8 @@ extension ZooCommand {
 
         func run() throws {
             installErrorHandlers()
-            if let model { _ = lookUp(model) }
-            let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
-            let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
+            let given = givenOrShipped(model: model, weights: weights)
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil)
             loaded.usesInferencePlans = !eager
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
             let files = collectImageFiles(images)

@@ -47,10 +47,8 @@ extension ZooCommand {
 
         func run() throws {
             installErrorHandlers()
-            if let model { _ = lookUp(model) }
             checkDestination()
-            let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
-            let name = modelName(model, weights: weightsPath)
+            let (name, weightsPath) = givenOrShipped(model: model, weights: weights)
             if let data { try embedDataSet(data, name: name, weightsPath: weightsPath) } else { try embedFiles(name: name, weightsPath: weightsPath) }
         }
 

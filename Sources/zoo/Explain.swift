@@ -37,10 +37,9 @@ extension ZooCommand {
 
         func run() throws {
             installErrorHandlers()
-            if let model { _ = lookUp(model) }
-            let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
-            if let input { return explainTensor(input, weights: weightsPath) }
-            let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
+            let given = givenOrShipped(model: model, weights: weights)
+            if let input { return explainTensor(input, given) }
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil)
             if let classIndex, classIndex >= loaded.classCount {
                 fail("--class \(classIndex) is out of range: \(loaded.name) has classes 0 to \(loaded.classCount - 1)")
             }
@@ -88,13 +87,13 @@ extension ZooCommand {
         }
 
         /// `--input`: the maps of a preprocessed batch into one safetensors file.
-        func explainTensor(_ input: String, weights: String) {
+        func explainTensor(_ input: String, _ given: (model: String, weights: String)) {
             let file = orFail { try SafeTensors.read(input) }
             guard let x = file["input"] else { fail("'\(input)' has no tensor named 'input'") }
             guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {
                 fail("the tensor 'input' of '\(input)' must be [N, C, H, W] with no empty dimension, not \(x.shape)")
             }
-            let loaded = loadModel(modelName(model, weights: weights), weights: weights, classCount: nil, input: Array(x.shape.dropFirst()))
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, input: Array(x.shape.dropFirst()))
             let classes = classIndex.map { [Int](repeating: $0, count: x.shape[0]) }
             let map = orFail { try loaded.gradCAM(x, layer: layer, classes: classes) }
             orFail {

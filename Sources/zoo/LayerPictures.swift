@@ -16,9 +16,8 @@ extension ZooCommand {
 
         func run() {
             installErrorHandlers()
-            if let model { _ = lookUp(model) }
-            let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
-            let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
+            let given = givenOrShipped(model: model, weights: weights)
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil)
             let layerName = layer ?? loaded.entry.explainLayer
             let x = orFail { try loaded.inputTensor(for: try loaded.readImage(image), name: image) }
             let maps = orFail { try loaded.features(x.reshaped([1] + x.shape), at: [layerName]) }[layerName]!
@@ -43,9 +42,8 @@ extension ZooCommand {
 
         func run() {
             installErrorHandlers()
-            if let model { _ = lookUp(model) }
-            let weightsPath = weights ?? orFail { try Zoo.shippedWeights(for: model) }
-            let loaded = loadModel(modelName(model, weights: weightsPath), weights: weightsPath, classCount: nil)
+            let given = givenOrShipped(model: model, weights: weights)
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil)
             let convolutions = loaded.module.namedModules().filter { $0.module is Conv2d }
             guard let first = convolutions.first else { fail("\(loaded.name) has no convolution") }
             let path = layer ?? first.name

@@ -17,6 +17,14 @@ func modelName(_ model: String?, weights: String) -> String {
     return name
 }
 
+/// The model and weight file a command was given: `--weights`, else the shipped weights of
+/// `--model` (or the default shipped model); the model is `--model`, else the one the file names.
+func givenOrShipped(model: String?, weights: String?) -> (model: String, weights: String) {
+    if let model { _ = lookUp(model) }
+    let path = weights ?? orFail { try Zoo.shippedWeights(for: model) }
+    return (modelName(model, weights: path), path)
+}
+
 extension ZooCommand {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
