@@ -5,6 +5,7 @@ import FoundationXML
 import XCTest
 import ZooDraw
 import ZooImage
+import ZooTensor
 
 final class DrawingTests: XCTestCase {
     /// The RGB of pixel (x, y).
@@ -46,6 +47,16 @@ final class DrawingTests: XCTestCase {
             drawing.text("x", x: 10, y: 20, size: 12)
         }
         XCTAssertLessThan(try residentBytes() - before, 200 << 20)
+    }
+
+    /// First-layer filters are RGB pictures on one symmetric scale: +max is 255, 0 is mid-gray.
+    func testFiltersOfThreeInputChannelsAreRGBPictures() {
+        let weight = Tensor(shape: [2, 3, 1, 1], scalars: [0.5, 0, -0.5, -0.5, 0, 0.5])
+        let pixels = Pictures.filterGrid(weight, title: "two filters").rgbImage()
+        var colours = Set<[UInt8]>()
+        for i in 0..<(pixels.width * pixels.height) { colours.insert(Array(pixels.pixels[i * 3 ..< i * 3 + 3])) }
+        XCTAssertTrue(colours.contains([255, 128, 0]), "filter 0: red +max, green 0, blue -max")
+        XCTAssertTrue(colours.contains([0, 128, 255]), "filter 1")
     }
 
     func testAFilledRectangleCoversExactlyItsPixels() {
