@@ -29,10 +29,13 @@ let package = Package(
         .library(name: "ZooDraw", targets: ["ZooDraw"]),
         .library(name: "ZooModels", targets: ["ZooModels"]),
         .library(name: "ZooTrain", targets: ["ZooTrain"]),
+        // Data-parallel training under mpirun; Open MPI is opened at run time, not linked.
+        .library(name: "ZooDistributed", targets: ["ZooDistributed"]),
     ] + families.map { .library(name: $0, targets: [$0]) } + [
         .executable(name: "zoo", targets: ["zoo"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
         .executable(name: "zoo-fuzz", targets: ["zoo-fuzz"]),
+        .executable(name: "mpi-check", targets: ["mpi-check"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +48,8 @@ let package = Package(
         .target(name: "CZooMemory", path: "Sources/CZooMemory"),
         // oneDNN's convolutions (Debian: libdnnl-dev), opened with dlopen at first use.
         .target(name: "CZooDNNL", path: "Sources/CZooDNNL", linkerSettings: [.linkedLibrary("dl")]),
+        // Open MPI (Debian: openmpi-bin), opened with dlopen when mpirun started the process.
+        .target(name: "CZooMPI", path: "Sources/CZooMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCodecs", path: "Sources/CCodecs",
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
 
@@ -60,6 +65,7 @@ let package = Package(
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),
         .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooData", "ZooDraw"], swiftSettings: swift5),
+        .target(name: "ZooDistributed", dependencies: ["ZooTensor", "CZooMPI"], swiftSettings: swift5),
         .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw"],
                 swiftSettings: swift5),
         .executableTarget(name: "zoo", dependencies: [
@@ -70,6 +76,9 @@ let package = Package(
         .target(name: "ZooFuzz", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooTrain"],
                 swiftSettings: swift5),
         .executableTarget(name: "zoo-fuzz", dependencies: ["ZooFuzz"], swiftSettings: swift5),
+        // Checks and times the MPI bridge under `mpirun -np 2`.
+        .executableTarget(name: "mpi-check", dependencies: ["ZooDistributed", "ZooTensor", "CZooMPI"], path: "Tools/MPICheck",
+                          swiftSettings: swift5),
         .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"], path: "Tools/KernelBench", swiftSettings: swift5),
 
         .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooWeights"], path: "Tests/ZooTestSupport",
@@ -82,6 +91,7 @@ let package = Package(
         .testTarget(name: "ZooDrawTests", dependencies: ["ZooDraw", "ZooImage", "ZooTensor"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooFuzzTests", dependencies: ["ZooFuzz", "ZooTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ZooDistributedTests", dependencies: ["ZooDistributed", "mpi-check"], swiftSettings: swift5),
         .testTarget(name: "ConvZooTests", dependencies: ["ConvZoo", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ConvZoo", "ZooTestSupport"], swiftSettings: swift5),
     ]
