@@ -65,8 +65,9 @@ let package = Package(
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooImage"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),
         .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooData", "ZooDraw"], swiftSettings: swift5),
-        .target(name: "ZooDistributed", dependencies: ["ZooTensor", "CZooMPI"], swiftSettings: swift5),
-        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw"],
+        .target(name: "ZooDistributed", dependencies: ["ZooTensor", "ZooTrain", "CZooMPI"], swiftSettings: swift5),
+        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw",
+                                                "ZooDistributed"],
                 swiftSettings: swift5),
         .executableTarget(name: "zoo", dependencies: [
             "ConvZoo", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -24,6 +24,12 @@ public struct FitOptions {
     public var epochFinished: (EpochRecord) -> Void = { _ in }
     /// Lines about the run for a user: resuming, unfreezing.
     public var message: (String) -> Void = { _ in }
+    /// The processes training together (an MPI job: `MPIGroup.fromEnvironment()`), or nil for
+    /// one process. Each step's `recipe.batchSize` images are split across them; process 0
+    /// alone writes the log, checkpoints and weights and gets `progress` and `epochFinished`.
+    public var group: TrainingGroup?
+    /// Gradient bucket size and synchronised batch norm, with a group.
+    public var dataParallel = DataParallelOptions()
 
     public init() {}
 }
@@ -74,7 +80,8 @@ extension ZooModel {
             for path in classifier { module.module(at: path)?.unfreeze() }
         }
         options.freezeBackbone ? freezeBackbone() : module.unfreeze()
-        let trainer = Trainer(model: module, configuration: options.recipe, train: train, test: test, mean: mean, std: std)
+        let trainer = Trainer(model: module, configuration: options.recipe, train: train, test: test, mean: mean, std: std,
+                              group: options.group, dataParallel: options.dataParallel)
         let temporary = options.output == nil
         let checkpoint = (options.output ?? NSTemporaryDirectory() + "/convzoo-fit-\(UUID().uuidString)") + ".checkpoint"
         defer { if temporary { try? FileManager.default.removeItem(atPath: checkpoint) } }

@@ -1,14 +1,26 @@
 import Foundation
 import ZooTensor
 
-/// One mini-batch: images [B, C, H, W], normalised, and their labels.
+/// One mini-batch: images [B, C, H, W], normalised, and their labels. In data-parallel
+/// training a batch is one process's share of a global batch of `globalCount` images.
 public struct Batch {
     public var images: Tensor
     public var labels: [Int]
+    /// The images of the whole step across the processes (`labels.count` in one process).
+    public var globalCount: Int
+
+    public init(images: Tensor, labels: [Int], globalCount: Int? = nil) {
+        (self.images, self.labels, self.globalCount) = (images, labels, globalCount ?? labels.count)
+    }
 }
 
 /// Batches of a dataset in a seeded order, augmented and normalised on a background thread
 /// while the model works on the previous batch. The same seed gives the same batches.
+///
+/// With a `shard` (data-parallel training: process `index` of `count`) each batch is that
+/// process's contiguous share of the global batch. The order is global and each image's
+/// augmentation is drawn from its own seed (the seed and its position in the epoch), so the
+/// images of a step, and how they are augmented, do not depend on the number of processes.
 public final class DataLoader: Sequence {
     public let dataset: ImageDataset
     public let batchSize: Int
@@ -16,11 +28,15 @@ public final class DataLoader: Sequence {
     let augmentation: Augmentation
     let mean: [Float], std: [Float]
     let seed: UInt64
+    /// This process's place among the processes that share each batch.
+    public let shard: (index: Int, count: Int)
 
     /// `seed` fixes the shuffle and the augmentation; nil keeps the dataset order (evaluation).
     public init(_ dataset: ImageDataset, batchSize: Int, seed: UInt64?, augmentation: Augmentation = .none,
-                mean: [Float], std: [Float]) {
+                mean: [Float], std: [Float], shard: (index: Int, count: Int) = (0, 1)) {
         precondition(batchSize > 0, "batch size must be positive")
+        precondition(shard.count > 0 && (0..<shard.count).contains(shard.index), "shard \(shard.index) of \(shard.count)")
+        self.shard = shard
         precondition(mean.count == dataset.shape[0] && std.count == dataset.shape[0], "one mean and std per channel")
         self.dataset = dataset
         self.batchSize = batchSize
@@ -37,12 +53,19 @@ public final class DataLoader: Sequence {
 
     public var batchCount: Int { (dataset.count + batchSize - 1) / batchSize }
 
+    /// The positions in the epoch's order of this shard's share of global batch `index`: of a
+    /// global batch of G images, shard i of n takes [i·G/n, (i+1)·G/n).
+    public func positions(ofBatch index: Int) -> (range: Range<Int>, globalCount: Int) {
+        let start = index * batchSize, global = Swift.min(batchSize, order.count - start)
+        return (start + shard.index * global / shard.count ..< start + (shard.index + 1) * global / shard.count, global)
+    }
+
     /// Builds batch `index` (pure: depends only on the index, so any thread may build it).
     func batch(_ index: Int) -> Batch {
-        let indices = Array(order[index * batchSize ..< Swift.min((index + 1) * batchSize, order.count)])
+        let (positions, globalCount) = self.positions(ofBatch: index)
+        let indices = Array(order[positions])
         let (c, h, w) = (dataset.shape[0], dataset.shape[1], dataset.shape[2])
         let imageSize = c * h * w
-        var rng = Xoshiro256(seed: seed &* 0x9E37_79B9 &+ UInt64(index))
         let scale = (0..<c).map { 1 / (255 * std[$0]) }, shift = (0..<c).map { -mean[$0] / std[$0] }
         let images = Tensor(uninitialized: [indices.count, c, h, w]) { out in
             /// Writes one augmented, normalised image from `planes` ([C, H, W] bytes) to slot `slot`.
@@ -67,6 +90,7 @@ public final class DataLoader: Sequence {
             }
             dataset.pixels.withUnsafeBufferPointer { pixels in
                 for (slot, sample) in indices.enumerated() {
+                    var rng = Xoshiro256(seed: seed &* 0x9E37_79B9 &+ UInt64(positions.lowerBound + slot))
                     let planes = UnsafeBufferPointer(rebasing: pixels[sample * imageSize ..< (sample + 1) * imageSize])
                     if augmentation.randomResizedCrop {
                         let cropped = Augmentation.randomResizedCrop(planes, channels: c, height: h, width: w, using: &rng)
@@ -77,7 +101,7 @@ public final class DataLoader: Sequence {
                 }
             }
         }
-        return Batch(images: images, labels: indices.map { dataset.labels[$0] })
+        return Batch(images: images, labels: indices.map { dataset.labels[$0] }, globalCount: globalCount)
     }
 
     public func makeIterator() -> Iterator { Iterator(self) }

@@ -1,6 +1,7 @@
 import CZooMPI
 import Foundation
 import ZooTensor
+import ZooTrain
 
 /// The processes of one data-parallel job, started together by Open MPI's `mpirun`.
 ///
@@ -112,3 +113,6 @@ public final class MPIGroup {
         }
     }
 }
+
+/// An MPI job trains data-parallel through ZooTrain's `Trainer`.
+extension MPIGroup: TrainingGroup {}

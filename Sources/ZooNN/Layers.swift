@@ -109,6 +109,10 @@ public final class BatchNorm: Module {
     public let eps: Float, momentum: Float
     /// Whether a ReLU follows (timm's BatchNormAct2d: same keys, activation built in).
     public let appliesReLU: Bool
+    /// Synchronised batch norm: while set, every BatchNorm in training takes its statistics
+    /// over the batches of all data-parallel processes, summing per-channel values in place
+    /// through this function (see `batchNorm(_:…crossReplicaSum:)`). Set by the trainer.
+    nonisolated(unsafe) public static var crossReplicaSum: ((inout [Double]) -> Void)?
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, appliesReLU: Bool = false) {
         (self.eps, self.momentum, self.appliesReLU) = (eps, momentum, appliesReLU)
@@ -141,7 +145,8 @@ public final class BatchNorm: Module {
         let normalised: Variable
         if isTraining {
             normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,
-                                   runningVar: &runningVar.value, training: true, momentum: momentum, eps: eps)
+                                   runningVar: &runningVar.value, training: true, momentum: momentum, eps: eps,
+                                   crossReplicaSum: Self.crossReplicaSum)
         } else {
             // Evaluation reads the statistics: no write-back, so their versions (and the plans and
             // folded weights made from them) stay as they are.

@@ -5,9 +5,15 @@ import Foundation
 /// Training: normalise by the batch mean and (biased) variance, and move the running
 /// statistics toward them by `momentum` (the running variance takes the unbiased batch
 /// variance, as PyTorch does). Evaluation: normalise by the running statistics.
+///
+/// With `crossReplicaSum` (synchronised batch norm in data-parallel training) the batch is
+/// the union of every process's batch: the function sums an array of per-channel sums over
+/// the processes in place, and the statistics, and in the backward pass Σ dy and Σ dy·x̂,
+/// are those of the whole batch; the weight and bias gradients stay this process's share.
 public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                       runningMean: inout Tensor, runningVar: inout Tensor,
-                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Variable {
+                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5,
+                      crossReplicaSum: ((inout [Double]) -> Void)? = nil) -> Variable {
     let shape = input.shape
     precondition(shape.count >= 2, "batch norm expects [N, C, …], got shape \(shape)")
     let (n, c) = (shape[0], shape[1])
@@ -17,11 +23,28 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                  "batch norm running statistics \(runningMean.shape), \(runningVar.shape) for \(c) channels")
     if let weight { precondition(weight.shape == [c], "batch norm weight \(weight.shape) for \(c) channels") }
     if let bias { precondition(bias.shape == [c], "batch norm bias \(bias.shape) for \(c) channels") }
-    precondition(!training || m > 1, "batch norm in training needs more than one value per channel, got input \(shape)")
-
     let x = input.value
     var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
-    if training {
+    let replicas = training ? crossReplicaSum : nil
+    /// The values per channel in the whole batch (all processes' with `replicas`).
+    var count = m
+    if let replicas {
+        var sums = channelSums(x, n: n, c: c, plane: plane, minus: nil) + [Double(m)]
+        replicas(&sums)
+        count = Int(sums[c])
+        precondition(count > 1, "batch norm in training needs more than one value per channel, got \(count) across the processes")
+        let mu = sums.prefix(c).map { $0 / Double(count) }
+        var squares = channelSums(x, n: n, c: c, plane: plane, minus: mu.map(Float.init))
+        replicas(&squares)
+        for ch in 0..<c {
+            let variance = squares[ch] / Double(count)
+            mean[ch] = Float(mu[ch])
+            invStd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+            runningMean.scalars[ch] = (1 - momentum) * runningMean.scalars[ch] + momentum * mean[ch]
+            runningVar.scalars[ch] = (1 - momentum) * runningVar.scalars[ch] + momentum * Float(variance) * Float(count) / Float(count - 1)
+        }
+    } else if training {
+        precondition(m > 1, "batch norm in training needs more than one value per channel, got input \(shape)")
         var batchVar = [Float](repeating: 0, count: c)
         x.withUnsafeBufferPointer { xb in
             mean.withUnsafeMutableBufferPointer { mb in
@@ -81,6 +104,14 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                 }
             }
         }
+        // The whole batch's sums normalise dx; the weight and bias keep this process's share.
+        var (batchDy, batchDyXhat) = (sumDy, sumDyXhat)
+        if let replicas {
+            var sums = (sumDy + sumDyXhat).map(Double.init)
+            replicas(&sums)
+            batchDy = sums.prefix(c).map(Float.init)
+            batchDyXhat = sums.suffix(c).map(Float.init)
+        }
         var dx: Tensor?
         if input.requiresGrad {
             dx = Tensor(uninitialized: shape) { out in
@@ -91,7 +122,7 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                             let k = gamma[ch] * invStd[ch]
                             let off = job * plane
                             if training {
-                                let meanDy = sumDy[ch] / Float(m), meanDyXhat = sumDyXhat[ch] / Float(m)
+                                let meanDy = batchDy[ch] / Float(count), meanDyXhat = batchDyXhat[ch] / Float(count)
                                 let (mu, s) = (mean[ch], invStd[ch])
                                 let (src, grad, dst) = (xb.baseAddress! + off, db.baseAddress! + off, out.baseAddress! + off)
                                 for i in 0..<plane { dst[i] = k * (grad[i] - meanDy - (src[i] - mu) * s * meanDyXhat) }
@@ -108,6 +139,25 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
         if bias != nil { grads.append(Tensor(shape: [c], scalars: sumDy)) }
         return grads
     }
+}
+
+/// Per channel of [N, C, plane] values: Σ x, or Σ (x − minus[c])² — Float sums over each plane
+/// in SIMD lanes, Double across planes, as `batchNorm` computes its statistics.
+func channelSums(_ x: Tensor, n: Int, c: Int, plane: Int, minus: [Float]?) -> [Double] {
+    var sums = [Double](repeating: 0, count: c)
+    x.withUnsafeBufferPointer { xb in
+        sums.withUnsafeMutableBufferPointer { out in
+            parallelFor(c) { ch in
+                var sum = 0.0
+                for b in 0..<n {
+                    let p = xb.baseAddress! + (b * c + ch) * plane
+                    sum += Double(minus.map { laneSumOfSquares(p, plane, minus: $0[ch]) } ?? laneSum(p, plane))
+                }
+                out[ch] = sum
+            }
+        }
+    }
+    return sums
 }
 
 /// Batch normalisation with the running statistics (evaluation), and an optional ReLU, in one

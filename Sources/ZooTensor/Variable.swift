@@ -49,8 +49,10 @@ public final class Variable {
     }
 
     /// Reverse-mode differentiation from this variable. `seed` is the gradient of the
-    /// final objective with respect to this value (ones for a scalar loss).
-    public func backward(_ seed: Tensor? = nil) {
+    /// final objective with respect to this value (ones for a scalar loss). `leafReady` is
+    /// called with each leaf (a parameter) as soon as its gradient is complete, while the rest
+    /// of the pass goes on: data-parallel training starts sending gradients from there.
+    public func backward(_ seed: Tensor? = nil, leafReady: ((Variable) -> Void)? = nil) {
         guard requiresGrad else { return }
         let seed = seed ?? Tensor(zeros: shape, value: 1)
         precondition(seed.shape == shape, "gradient of shape \(seed.shape) for a value of shape \(shape)")
@@ -76,6 +78,7 @@ public final class Variable {
             }
             guard let backwardFunction = node.backwardFunction else {
                 if node.grad == nil { node.grad = gradient } else { node.grad!.add(gradient) }
+                leafReady?(node)
                 continue
             }
             let inputGrads = backwardFunction(gradient)

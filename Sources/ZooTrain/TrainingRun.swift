@@ -57,21 +57,28 @@ public final class TrainingRun {
     /// Trains the epochs left of the recipe. Returns the last epoch's record (nil when none
     /// was left), and whether the run finished (false when stopped by `stopAfterEpoch`).
     @discardableResult
+    /// Data-parallel, process 0 alone writes the log, the checkpoints and the weights (with its
+    /// buffers, which the others take from it before every step) and reports progress.
     public func run() throws -> (last: EpochRecord?, finished: Bool) {
         var last: EpochRecord?
+        let writes = (trainer.group?.rank ?? 0) == 0
         while epochsDone < trainer.configuration.epochs {
             beforeEpoch(epochsDone)
-            let record = trainer.runEpoch(epochsDone, progress: progress)
+            let record = try trainer.runEpoch(epochsDone, progress: writes ? progress : nil)
             epochsDone += 1
             logLines.append(record.csvLine)
-            if let logPath { try AtomicFile.write(logLines.joined(separator: "\n") + "\n", to: logPath) }
-            try Checkpoint.save(trainer, epochsDone: epochsDone, to: checkpointPath, metadata: metadata)
+            if writes {
+                if let logPath { try AtomicFile.write(logLines.joined(separator: "\n") + "\n", to: logPath) }
+                try Checkpoint.save(trainer, epochsDone: epochsDone, to: checkpointPath, metadata: metadata)
+            }
             last = record
-            try epochFinished(record)
+            if writes { try epochFinished(record) }
             if epochsDone == stopAfterEpoch { return (last, false) }
         }
-        if let weightsPath { try WeightFile.save(trainer.model, to: weightsPath, metadata: metadata) }
-        try? FileManager.default.removeItem(atPath: checkpointPath)
+        if writes {
+            if let weightsPath { try WeightFile.save(trainer.model, to: weightsPath, metadata: metadata) }
+            try? FileManager.default.removeItem(atPath: checkpointPath)
+        }
         return (last, true)
     }
 }

@@ -22,6 +22,12 @@ struct RecipeOptions: ParsableArguments {
     @Option(help: "CSV log of every epoch (default: OUT with .csv).") var log: String?
     @Flag(help: "Continue from OUT's checkpoint if a run was stopped.") var resume = false
     @Option(help: "Where to write the trained weights (safetensors).") var out: String
+    @Flag(name: .customLong("sync-bn"), help: "Under mpirun: batch-norm statistics over the whole global batch, not each process's share.")
+    var syncBN = false
+    @Option(name: .customLong("bucket-mb"), help: "Under mpirun: gradients are summed in buckets of about this many MB, each sent as soon as it is complete.")
+    var bucketMB = 25.0
+    @Option(name: .customLong("lr-reference-batch"), help: "Scale --lr linearly by --batch / this batch (Goyal et al. 2017; use with --warmup for large global batches).")
+    var lrReferenceBatch: Int?
 
     var imageFolder: Bool { if case .imageFolder = try? DataSpec(data) { return true }; return false }
 
@@ -29,7 +35,7 @@ struct RecipeOptions: ParsableArguments {
         var c = TrainingConfiguration()
         c.epochs = epochs
         c.batchSize = batch
-        c.learningRate = lr
+        c.learningRate = lrReferenceBatch.map { lr * Float(batch) / Float($0) } ?? lr
         guard let kind = OptimizerKind(rawValue: optimizer) else { fail("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
         c.optimizer = kind
         guard let scheduleKind = ScheduleKind(rawValue: schedule) else { fail("--schedule must be cosine, step or constant, not '\(schedule)'") }
@@ -56,6 +62,8 @@ struct RecipeOptions: ParsableArguments {
         if warmup < 0 || warmup >= epochs { fail("--warmup must be between 0 and the epochs − 1, got \(warmup)") }
         if labelSmoothing < 0 || labelSmoothing >= 1 { fail("--label-smoothing must be in [0, 1), got \(labelSmoothing)") }
         if let subset, subset < 1 { fail("--subset must be at least 1, got \(subset)") }
+        if !(bucketMB > 0) { fail("--bucket-mb must be positive, got \(bucketMB)") }
+        if let lrReferenceBatch, lrReferenceBatch < 1 { fail("--lr-reference-batch must be at least 1, got \(lrReferenceBatch)") }
         if !(validationSplit > 0 && validationSplit < 1) { fail("--val-split must be between 0 and 1, got \(validationSplit)") }
         let folder = (out as NSString).deletingLastPathComponent
         if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) { fail("cannot write '\(out)': the folder '\(folder)' does not exist") }
@@ -68,9 +76,12 @@ struct RecipeOptions: ParsableArguments {
         return (train, test)
     }
 
-    /// How the run keeps its files and reports, printing on stdout.
-    func fitOptions(imageSide: Int) -> FitOptions {
+    /// How the run keeps its files and reports, printing on stdout; data-parallel over `group`.
+    func fitOptions(imageSide: Int, group: MPIGroup?) -> FitOptions {
         var options = FitOptions()
+        options.group = group
+        options.dataParallel.synchronizeBatchNorm = syncBN
+        options.dataParallel.bucketBytes = Int(bucketMB * 1_048_576)
         options.recipe = configuration(imageSide: imageSide)
         options.output = out
         options.log = log
@@ -82,4 +93,13 @@ struct RecipeOptions: ParsableArguments {
         options.message = { print($0) }
         return options
     }
+}
+
+/// The MPI job this process belongs to (started by mpirun), or nil. Processes other than the
+/// first print nothing on stdout (their errors still reach stderr).
+func joinTrainingGroup() -> MPIGroup? {
+    guard let group = orFail({ try MPIGroup.fromEnvironment() }) else { return nil }
+    if group.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
+    trainingGroup = group
+    return group
 }

@@ -12,12 +12,14 @@ extension ZooCommand {
             installErrorHandlers()
             let entry = lookUp(model)
             recipe.validateNumbers()
+            let group = joinTrainingGroup()
             let (train, test) = recipe.datasets(for: entry.name)
             if let problem = entry.inputProblem(train.shape) { fail("\(entry.name) cannot take this data: \(problem)") }
             GlobalRandom.seed(recipe.seed)
             let network = orFail { try Zoo.load(entry.name, classes: train.classCount, input: train.shape) }
-            print("training \(entry.name) (\(network.module.parameterCount) parameters) on \(train.count) \(train.name) images, evaluating on \(test.count)")
-            fitAndReport(network, train: train, test: test, options: recipe.fitOptions(imageSide: train.shape[1]))
+            print("training \(entry.name) (\(network.module.parameterCount) parameters) on \(train.count) \(train.name) images, evaluating on \(test.count)"
+                  + dataParallelNote(group))
+            fitAndReport(network, train: train, test: test, options: recipe.fitOptions(imageSide: train.shape[1], group: group))
         }
     }
 
@@ -35,22 +37,35 @@ extension ZooCommand {
             guard ["backbone", "none"].contains(freeze) else { fail("--freeze must be backbone or none, not '\(freeze)'") }
             recipe.validateNumbers()
             let entry = lookUp(model)
+            let group = joinTrainingGroup()
             let (train, test) = recipe.datasets(for: entry.name)
             if train.classCount != classCount { fail("--num-classes is \(classCount), but '\(recipe.data)' has \(train.classCount) classes") }
             GlobalRandom.seed(recipe.seed)
             let network = loadModel(entry.name, weights: weights, classCount: classCount, input: train.shape)
-            var options = recipe.fitOptions(imageSide: train.shape[1])
+            var options = recipe.fitOptions(imageSide: train.shape[1], group: group)
             options.freezeBackbone = freeze == "backbone"
             options.unfreezeAfter = unfreezeAfter
-            print("fine-tuning \(entry.name) on \(train.count) images of \(train.classCount) classes (\(freeze == "backbone" ? "head only at first" : "all layers"))")
+            print("fine-tuning \(entry.name) on \(train.count) images of \(train.classCount) classes (\(freeze == "backbone" ? "head only at first" : "all layers"))"
+                  + dataParallelNote(group))
             fitAndReport(network, train: train, test: test, options: options)
         }
     }
 }
 
+/// ", data-parallel over N processes (sync BN)" or "".
+func dataParallelNote(_ group: MPIGroup?) -> String {
+    guard let group, group.size > 1 else { return "" }
+    return ", data-parallel over \(group.size) processes"
+}
+
 /// Trains `model` and prints how it ended.
 func fitAndReport(_ model: ZooModel, train: ImageDataset, test: ImageDataset, options: FitOptions) {
     let result = orFail { try model.fit(train: train, test: test, options: options) }
+    // MPI ends cleanly (MPI_Finalize) on every process before the first one prints and exits.
+    if let group = trainingGroup {
+        trainingGroup = nil
+        orFail { try group.finish() }
+    }
     guard result.finished else {
         // ZOO_STOP_AFTER_EPOCH simulates a killed run (for tests of --resume): the checkpoint stays.
         print("stopping after epoch \(options.stopAfterEpoch ?? 0) (ZOO_STOP_AFTER_EPOCH)")

@@ -20,8 +20,13 @@ func warn(_ message: String) {
 /// Prints one sentence to stderr and exits with status 1.
 func fail(_ message: String) -> Never {
     warn(message)
+    // Under mpirun, the whole job ends now rather than when mpirun notices this process is gone.
+    if let group = trainingGroup { group.abort(code: 1) }
     exit(1)
 }
+
+/// The MPI job this process trains in, once joined (see `joinTrainingGroup`).
+nonisolated(unsafe) var trainingGroup: MPIGroup?
 
 /// The value of `body`, or its error's sentence on stderr and exit status 1.
 func orFail<T>(_ body: () throws -> T) -> T {
