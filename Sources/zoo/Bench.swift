@@ -17,6 +17,7 @@ extension ZooCommand {
         @Flag(help: "Print one JSON object.") var json = false
         @Flag(help: "Run inference eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
         @Flag(help: "Print each step of the inference plan with its median time and GFLOP/s.") var profile = false
+        @Option(name: .customLong("bucket-mb"), help: "Under mpirun with --train: gradient bucket size in MB.") var bucketMB = 25.0
 
         func run() {
             installErrorHandlers()
@@ -26,6 +27,7 @@ extension ZooCommand {
             if let threads { if threads < 1 { fail("--threads must be at least 1, got \(threads)") }; Threads.count = threads }
             let shape = inputShape(input, default: entry.defaultInput)
             if let epoch { return runEpoch(entry, data: epoch) }
+            if train, let group = joinTrainingGroup(), group.size > 1 { return runDataParallel(entry, group: group, shape: shape) }
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
             let network = entry.build(classCount: entry.defaultClassCount, input: shape)
@@ -81,6 +83,59 @@ extension ZooCommand {
                 print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d; %@)",
                              entry.name, train ? "training" : "inference", batch, shape.map(String.init).joined(separator: "×"),
                              Threads.count, median, Double(batch) / median * 1000, flops / median / 1e6, iters, engine))
+            }
+        }
+
+        /// Training steps data-parallel under mpirun: `--batch` images per process, the gradients
+        /// summed over the processes (see `Trainer.step`). Process 0 prints the medians: the step,
+        /// images/s per process and in all, and the step's collectives (summing the gradients,
+        /// broadcasting buffers): how long they ran on the communication thread, how long the
+        /// training thread waited for them, and so how much of them the backward pass hid.
+        func runDataParallel(_ entry: ModelEntry, group: MPIGroup, shape: [Int]) {
+            if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
+            GlobalRandom.seed(1)
+            let network = entry.build(classCount: entry.defaultClassCount, input: shape)
+            ShapeCheck.name(network)
+            var configuration = TrainingConfiguration()
+            configuration.batchSize = batch * group.size
+            configuration.learningRate = 1e-4
+            let placeholder = ImageDataset(name: "random images", shape: shape, pixels: [UInt8](repeating: 0, count: shape.reduce(1, *)),
+                                           labels: [0], classNames: (0..<entry.defaultClassCount).map { "class \($0)" })
+            var options = DataParallelOptions()
+            options.bucketBytes = Int(bucketMB * 1_048_576)
+            let trainer = Trainer(model: network, configuration: configuration, train: placeholder, test: placeholder,
+                                  mean: [Float](repeating: 0, count: shape[0]), std: [Float](repeating: 1, count: shape[0]),
+                                  group: group, dataParallel: options)
+            var rng = Xoshiro256(seed: 2 &+ UInt64(group.rank))
+            let images = Tensor.randomNormal([batch] + shape, using: &rng)
+            let step = Batch(images: images, labels: (0..<batch).map { ($0 + group.rank) % entry.defaultClassCount }, globalCount: batch * group.size)
+            network.train()
+            var times: [Double] = [], collectives: [Double] = [], waits: [Double] = []
+            for iteration in 0...iters {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = orFail { try trainer.step(step) }
+                guard iteration > 0 else { continue }  // the first step warms up
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                collectives.append(trainer.lastStepCommunication.collectives * 1000)
+                waits.append(trainer.lastStepCommunication.wait * 1000)
+            }
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let (ms, busy, waited) = (median(times), median(collectives), median(waits))
+            let hidden = busy > 0 ? max(0, 1 - waited / busy) : 0
+            let result: [String: Any] = ["ms_per_step": ms, "processes": group.size, "batch_per_process": batch,
+                                         "images_per_second_per_process": Double(batch) / ms * 1000,
+                                         "images_per_second": Double(batch * group.size) / ms * 1000,
+                                         "collectives_ms": busy, "wait_ms": waited, "wait_share": waited / ms, "hidden_share": hidden,
+                                         "threads": Threads.count, "rank": group.rank]
+            orFail { try group.finish() }
+            trainingGroup = nil
+            guard group.rank == 0 else { return }
+            if json {
+                printJSON(result)
+            } else {
+                print(String(format: "%@ data-parallel training, %d processes × batch %d, %d threads each: %.1f ms/step, %.1f images/s per process, %.1f in all; collectives %.1f ms/step, %.1f ms of it waited for (%.1f%% of the step, %.0f%% hidden by the backward pass) (medians of %d)",
+                             entry.name, group.size, batch, Threads.count, ms, Double(batch) / ms * 1000, Double(batch * group.size) / ms * 1000,
+                             busy, waited, waited / ms * 100, hidden * 100, iters))
             }
         }
 

@@ -60,6 +60,7 @@ func dataParallelNote(_ group: MPIGroup?) -> String {
 
 /// Trains `model` and prints how it ended.
 func fitAndReport(_ model: ZooModel, train: ImageDataset, test: ImageDataset, options: FitOptions) {
+    if let group = trainingGroup, let output = options.output { sayWhyWhenEnded(group, checkpoint: output + ".checkpoint") }
     let result = orFail { try model.fit(train: train, test: test, options: options) }
     // MPI ends cleanly (MPI_Finalize) on every process before the first one prints and exits.
     if let group = trainingGroup {
@@ -74,5 +75,21 @@ func fitAndReport(_ model: ZooModel, train: ImageDataset, test: ImageDataset, op
     if let last = result.last {
         print(String(format: "wrote '%@': %@ top-1 %.2f%%, top-5 %.2f%% on %d %@ images", options.output ?? "", model.name,
                      last.validation.top1 * 100, last.validation.top5 * 100, last.validation.count, test.name))
+    }
+}
+
+/// The sentence process 0 prints when mpirun ends the job because another process failed
+/// (mpirun sends SIGTERM before SIGKILL); the other processes end silently.
+nonisolated(unsafe) private var endedSentence: UnsafeMutablePointer<CChar>?
+
+/// Under mpirun: when the job is ended from outside, process 0 says so in one sentence that
+/// names the checkpoint to resume from, and the process exits with status 1.
+func sayWhyWhenEnded(_ group: MPIGroup, checkpoint: String) {
+    if group.rank == 0 {
+        endedSentence = strdup("zoo: training stopped: another process of the MPI job ended; the last finished epoch is in '\(checkpoint)' (continue with --resume)\n")
+    }
+    signal(SIGTERM) { _ in
+        if let text = endedSentence { _ = write(2, text, strlen(text)) }
+        _exit(1)
     }
 }
