@@ -73,12 +73,12 @@ public final class MPIGroup {
         try check(zoo_mpi_barrier(), "barrier")
     }
 
-    /// Ends every process of the job with `code` (MPI_Abort): the command line's fatal path,
-    /// after it printed why. A rank that just exits leaves the others waiting in their next
-    /// collective until `mpirun` notices.
-    public func abort(code: Int32) -> Never {
+    /// Asks MPI to end every process of the job with `code` (MPI_Abort): the command line's
+    /// fatal path, after it printed why. A rank that just exits leaves the others waiting in
+    /// their next collective until `mpirun` notices. MPI normally ends this process too; if it
+    /// returns, the caller decides how to exit (a library never does).
+    public func abort(code: Int32) {
         zoo_mpi_abort(code)
-        exit(code)
     }
 
     /// Finishes MPI (MPI_Finalize) on this rank, after which the group's calls throw. Call it on

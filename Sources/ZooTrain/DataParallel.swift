@@ -104,9 +104,6 @@ final class DataParallelContext {
     }
 
     private func record(_ error: Error) { queue.sync { if failure == nil { failure = error } } }
-
-    /// The recorded failure, if any, once the queue is empty.
-    func checkFailure() throws { try queue.sync { if let failure { throw failure } } }
 }
 
 /// Sums the gradients of one backward pass over the processes, in buckets that start as soon
@@ -193,8 +190,8 @@ final class GradientBuckets {
     func finish() throws {
         sendReadyBuckets(flush: true)
         var present = hadGradient.map { $0 ? 1.0 : 0 }
+        // Queued after every bucket: it throws the first error any of them met.
         try context.now { try context.group.allReduceSum(&present) }
-        try context.checkFailure()
         for (bucket, indices) in members.enumerated() {
             var offset = 0
             for index in indices {

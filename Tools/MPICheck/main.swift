@@ -157,7 +157,7 @@ func fault(_ group: MPIGroup, mode: String, rank: Int) throws {
         case "stall": sleep(600)
         case "exit": exit(1)
         case "quit": exit(0)
-        default: group.abort(code: 3)
+        default: group.abort(code: 3); exit(3)
         }
     }
     print("rank \(group.rank) (pid \(getpid())): waiting in an allreduce")
