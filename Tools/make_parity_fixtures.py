@@ -4,6 +4,7 @@
     /opt/zoo-venv/bin/python Tools/make_parity_fixtures.py --model resnet50 --out /tmp/fx/resnet50 --batch 1
     /usr/bin/python3 Tools/make_parity_fixtures.py --model resnet20 --out /tmp/fx/resnet20 [--pth] [--legacy-pth]
     ... --check-load --model resnet20 --weights swift.safetensors --io /tmp/fx/resnet20/io.safetensors
+    ... --models lenet5 resnet20 --root /tmp/fx [--check-load]   # several, one folder each, one process
     ... --list                 # the model names
     ... --verify-fallback      # compare the script's resnetv2/seresnet modules with timm's
 
@@ -32,6 +33,7 @@ The safetensors reader and writer are hand-written (no safetensors package neede
 import argparse
 import json
 import os
+import shutil
 import struct
 import sys
 import time
@@ -735,6 +737,7 @@ def make_fixtures(args):
 
 
 def check_load(args):
+    """True when PyTorch, loading args.weights, reproduces args.io's output."""
     torch.set_num_threads(2)
     io, _ = read_safetensors(args.io)
     if "input" not in io or "output" not in io:
@@ -751,7 +754,7 @@ def check_load(args):
     if missing or unexpected:
         print(f"check-load {args.model}: FAILED, {args.weights} has {len(missing)} missing and {len(unexpected)} "
               f"unexpected keys\n  missing: {missing[:10]}\n  unexpected: {unexpected[:10]}")
-        sys.exit(1)
+        return False
     odd = [k for k in want if not want[k].is_floating_point() and raw[k].dtype != want[k].dtype]
     if odd:
         print(f"check-load {args.model}: note: {len(odd)} integer buffers stored as "
@@ -760,12 +763,12 @@ def check_load(args):
         model.load_state_dict(sd, strict=True)
     except RuntimeError as e:
         print(f"check-load {args.model}: FAILED to load {args.weights}:\n{e}")
-        sys.exit(1)
+        return False
     with torch.no_grad():
         y = model(x)
     if y.shape != expected.shape:
         print(f"check-load {args.model}: FAILED, output shape {list(y.shape)} != expected {list(expected.shape)}")
-        sys.exit(1)
+        return False
     diff = (y - expected).abs().max().item()
     scale = expected.abs().max().item()
     tol = 1e-4 * max(1.0, scale)
@@ -775,7 +778,7 @@ def check_load(args):
           f"tolerance {tol:.3g} (max|output| {scale:.6g}): {'OK' if ok else 'FAILED'}")
     if not ok:
         print(f"check-load {args.model}: PyTorch output with {args.weights} differs from {args.io} beyond tolerance")
-    sys.exit(0 if ok else 1)
+    return ok
 
 
 def verify_fallback(args):
@@ -810,10 +813,39 @@ def verify_fallback(args):
     sys.exit(1 if bad else 0)
 
 
+def each_model(args, run):
+    """--models A B ... --root R: run (make_fixtures or check_load) for R/A, R/B, ... in this one process (one
+    import of torch for all). A model that fails is reported and the others go on; a failed fixture folder is
+    removed so that nothing downstream takes it for a complete one. Exit 1 if any model failed."""
+    failed = []
+    for name in args.models:
+        if name not in DEFAULTS:
+            print(f"{name}: unknown model; --list shows the names")
+            failed.append(name)
+            continue
+        one = argparse.Namespace(**vars(args))
+        one.model, folder = name, os.path.join(args.root, name)
+        one.out, one.weights, one.io = folder, os.path.join(folder, "convzoo.safetensors"), os.path.join(folder, "io.safetensors")
+        try:
+            ok = run(one) is not False
+        except (Exception, SystemExit) as e:
+            print(f"{name}: FAILED: {e}")
+            ok = False
+        if not ok:
+            failed.append(name)
+            if run is make_fixtures:
+                shutil.rmtree(folder, ignore_errors=True)
+    if failed:
+        print(f"failed: {' '.join(failed)}")
+    sys.exit(1 if failed else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--model", help="registry name (see --list)")
+    ap.add_argument("--models", nargs="+", help="several models, each in its own folder under --root")
+    ap.add_argument("--root", help="with --models: the folder that holds one fixture folder per model")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="fixture directory to write")
     ap.add_argument("--batch", type=int, default=2)
@@ -837,6 +869,10 @@ def main():
         return
     if args.verify_fallback:
         return verify_fallback(args)
+    if args.models:
+        if args.model or not args.root:
+            ap.error("--models takes --root (and no --model)")
+        return each_model(args, check_load if args.check_load else make_fixtures)
     if not args.model:
         ap.error("--model is required")
     if args.model not in DEFAULTS:
@@ -844,7 +880,7 @@ def main():
     if args.check_load:
         if not args.weights or not args.io:
             ap.error("--check-load needs --weights and --io")
-        return check_load(args)
+        sys.exit(0 if check_load(args) else 1)
     if not args.out:
         ap.error("--out is required (or --check-load)")
     if args.batch < 1:

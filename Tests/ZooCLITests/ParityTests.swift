@@ -19,47 +19,57 @@ final class ParityTests: XCTestCase {
         let models = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
             .filter { FileManager.default.fileExists(atPath: "\(root)/\($0)/io.safetensors") }
         XCTAssertFalse(models.isEmpty, "no fixtures under \(root)")
+        // One verdict line per model, which Tools/parity counts (several models share one run).
         for model in models {
-            let folder = "\(root)/\(model)"
-            let io = try SafeTensors.read("\(folder)/io.safetensors")
-            let expected = try XCTUnwrap(io["output"], "\(model): io.safetensors has no output")
-            var outputs: [String: Tensor] = [:]
-            for weights in ["weights.safetensors", "weights.pth", "weights-legacy.pth"] where FileManager.default.fileExists(atPath: "\(folder)/\(weights)") {
-                let out = "\(folder)/out-\(weights).safetensors"
-                let result = try CLITests.run(["forward", "--model", model, "--weights", "\(folder)/\(weights)",
-                                                "--input", "\(folder)/io.safetensors", "--output", out])
-                XCTAssertEqual(result.status, 0, "\(model) \(weights): \(result.stderr)")
-                guard result.status == 0 else { continue }
-                let y = try XCTUnwrap(try SafeTensors.read(out)["output"])
-                outputs[weights] = y
-                let worst = zip(y.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
-                let bound = 1e-4 * max(1, expected.maxAbs)
-                XCTAssertEqual(y.shape, expected.shape, "\(model) \(weights)")
-                XCTAssertLessThanOrEqual(worst, bound, "\(model) \(weights): max |Δ| \(worst), bound \(bound)")
-                print("parity \(model) \(weights): max |Δ| = \(worst), max |output| = \(expected.maxAbs)")
+            let failuresBefore = testRun?.failureCount ?? 0
+            do {
+                try check(model, in: "\(root)/\(model)")
+            } catch {
+                XCTFail("\(model): \(error)")
             }
-            XCTAssertNotNil(outputs["weights.pth"], "\(model): no .pth fixture")
-            for (name, y) in outputs where name != "weights.safetensors" {
-                XCTAssertEqual(y, outputs["weights.safetensors"], "\(model): \(name) and weights.safetensors give different outputs")
-            }
-            // Saved by ConvZoo: the Tools script loads it into PyTorch with strict=True; here it must
-            // come back bit for bit.
-            let saved = "\(folder)/convzoo.safetensors"
-            let converted = try CLITests.run(["convert", "\(folder)/weights.pth", saved, "--model", model])
-            XCTAssertEqual(converted.status, 0, "\(model) convert: \(converted.stderr)")
-            let original = try SafeTensors.read("\(folder)/weights.safetensors"), copy = try SafeTensors.read(saved)
-            XCTAssertEqual(copy.tensors.map(\.name), original.tensors.map(\.name), "\(model): keys and order")
-            for ((name, a), (_, b)) in zip(original.tensors, copy.tensors) where a.scalars.map(\.bitPattern) != b.scalars.map(\.bitPattern) {
-                XCTFail("\(model): \(name) differs after saving")
-            }
-            // …and, run from ConvZoo's own file (its metadata now decides the options, such as
-            // Inception v3's transform_input), give the same outputs.
-            let savedOut = "\(folder)/out-convzoo.safetensors"
-            let rerun = try CLITests.run(["forward", "--model", model, "--weights", saved, "--input", "\(folder)/io.safetensors", "--output", savedOut])
-            XCTAssertEqual(rerun.status, 0, "\(model) convzoo.safetensors: \(rerun.stderr)")
-            if rerun.status == 0 {
-                XCTAssertEqual(try SafeTensors.read(savedOut)["output"], outputs["weights.safetensors"], "\(model): ConvZoo's file gives other outputs")
-            }
+            print("parity \(model): \((testRun?.failureCount ?? 0) == failuresBefore ? "passed" : "FAILED")")
+        }
+    }
+
+    private func check(_ model: String, in folder: String) throws {
+        let io = try SafeTensors.read("\(folder)/io.safetensors")
+        let expected = try XCTUnwrap(io["output"], "\(model): io.safetensors has no output")
+        var outputs: [String: Tensor] = [:]
+        for weights in ["weights.safetensors", "weights.pth", "weights-legacy.pth"] where FileManager.default.fileExists(atPath: "\(folder)/\(weights)") {
+            let out = "\(folder)/out-\(weights).safetensors"
+            let result = try CLITests.run(["forward", "--model", model, "--weights", "\(folder)/\(weights)",
+                                            "--input", "\(folder)/io.safetensors", "--output", out])
+            XCTAssertEqual(result.status, 0, "\(model) \(weights): \(result.stderr)")
+            guard result.status == 0 else { continue }
+            let y = try XCTUnwrap(try SafeTensors.read(out)["output"])
+            outputs[weights] = y
+            let worst = zip(y.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
+            let bound = 1e-4 * max(1, expected.maxAbs)
+            XCTAssertEqual(y.shape, expected.shape, "\(model) \(weights)")
+            XCTAssertLessThanOrEqual(worst, bound, "\(model) \(weights): max |Δ| \(worst), bound \(bound)")
+            print("parity \(model) \(weights): max |Δ| = \(worst), max |output| = \(expected.maxAbs)")
+        }
+        XCTAssertNotNil(outputs["weights.pth"], "\(model): no .pth fixture")
+        for (name, y) in outputs where name != "weights.safetensors" {
+            XCTAssertEqual(y, outputs["weights.safetensors"], "\(model): \(name) and weights.safetensors give different outputs")
+        }
+        // Saved by ConvZoo: the Tools script loads it into PyTorch with strict=True; here it must
+        // come back bit for bit.
+        let saved = "\(folder)/convzoo.safetensors"
+        let converted = try CLITests.run(["convert", "\(folder)/weights.pth", saved, "--model", model])
+        XCTAssertEqual(converted.status, 0, "\(model) convert: \(converted.stderr)")
+        let original = try SafeTensors.read("\(folder)/weights.safetensors"), copy = try SafeTensors.read(saved)
+        XCTAssertEqual(copy.tensors.map(\.name), original.tensors.map(\.name), "\(model): keys and order")
+        for ((name, a), (_, b)) in zip(original.tensors, copy.tensors) where a.scalars.map(\.bitPattern) != b.scalars.map(\.bitPattern) {
+            XCTFail("\(model): \(name) differs after saving")
+        }
+        // …and, run from ConvZoo's own file (its metadata now decides the options, such as
+        // Inception v3's transform_input), give the same outputs.
+        let savedOut = "\(folder)/out-convzoo.safetensors"
+        let rerun = try CLITests.run(["forward", "--model", model, "--weights", saved, "--input", "\(folder)/io.safetensors", "--output", savedOut])
+        XCTAssertEqual(rerun.status, 0, "\(model) convzoo.safetensors: \(rerun.stderr)")
+        if rerun.status == 0 {
+            XCTAssertEqual(try SafeTensors.read(savedOut)["output"], outputs["weights.safetensors"], "\(model): ConvZoo's file gives other outputs")
         }
     }
 }
