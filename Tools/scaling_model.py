@@ -37,6 +37,9 @@ import sys
 
 FLOAT = 4
 DOUBLE = 8
+# The gradients travel as double sums (ConvZoo's BatchSums: the processes add them before the one
+# rounding to float, so that N processes compute the steps one does): 8 bytes per parameter.
+GRADIENT = DOUBLE
 MIB = 1 << 20
 
 # Per-model facts (`zoo summary MODEL --json`): parameters, parameter tensors, batch-norm layers
@@ -103,7 +106,7 @@ def sync_bn_collectives(n, model, bw, lat):
 
 def step_projection(n, model, step, batch, bw, lat, bucket_bytes, backward_fraction, hidden, wrong=False):
     """One row of the projection: n processes, each with `batch` images and a `step`-second step."""
-    grad_bytes = model["params"] * FLOAT
+    grad_bytes = model["params"] * GRADIENT
     allreduce = gradient_allreduce(n, grad_bytes, bucket_bytes, bw, lat, wrong)
     small = small_collectives(n, model, bw, lat)
     budget = backward_fraction * step
@@ -239,7 +242,7 @@ def report(args):
     header = "| model | gradients | buckets of " + f"{args.bucket_mb:g} MiB | allreduce per step, 2 processes (from the nearest measured size) |"
     rows = [header, "| --- | ---: | ---: | ---: |"]
     for name, model in models.items():
-        grad = model["params"] * FLOAT
+        grad = model["params"] * GRADIENT
         near_bytes, near_seconds = min([(b1, t1), (b2, t2)], key=lambda p: abs(math.log(p[0] / grad)))
         rows.append(f"| {name} | {grad / 1e6:.2f} MB | {len(bucket_sizes(grad, bucket_bytes))} | "
                     f"{ms(near_seconds * grad / near_bytes)} ms |")
@@ -247,7 +250,7 @@ def report(args):
         rows[0] += " single-process step | allreduce / step |"
         rows[1] += " ---: | ---: |"
         for i, (name, model) in enumerate(models.items()):
-            grad = model["params"] * FLOAT
+            grad = model["params"] * GRADIENT
             near_bytes, near_seconds = min([(b1, t1), (b2, t2)], key=lambda p: abs(math.log(p[0] / grad)))
             step = getattr(args, f"{name}_step")
             rows[2 + i] += f" {ms(step)} ms (batch {model['batch']}) | {percent(near_seconds * grad / near_bytes / step)} |"
@@ -259,7 +262,7 @@ def report(args):
         f". Overlap budget: the backward pass, {args.backward_fraction:.3g} of the step.")
     say("")
     for name, model in models.items():
-        grad = model["params"] * FLOAT
+        grad = model["params"] * GRADIENT
         step = None if args.comm_only else getattr(args, f"{name}_step")
         hidden = getattr(args, f"{name}_hidden")
         buckets = len(bucket_sizes(grad, bucket_bytes))
@@ -354,14 +357,14 @@ def self_test(wrong):
     check("fit: this machine's points give a negative latency; fallback bw = B/T of the large one, lat = 0",
           not fitted and flat == 0 and close(fbw, 25.6e6 * 4 / 0.086))
     # A row worked out by hand: resnet50, 2 processes, 10 Gb/s at 0.8 (1 GB/s), 20 µs, step 1 s.
-    # Gradients 102,228,128 B in 4 buckets: 0.102228128 + 4*2*20e-6 = 0.102388128 s, hidden (< 2/3 s).
+    # Gradients as doubles, 204,456,256 B in 8 buckets: 0.204456256 + 8*2*20e-6 = 0.204776256 s, hidden (< 2/3 s).
     # Small: buffers (2*26560 + 53)*4 = 212,692 B, flags 161*8 = 1,288 B, one round each:
     # 20e-6 + 212,692e-9 + 20e-6 + 1,288e-9 = 253.98e-6 s. Efficiency 1/1.00025398.
     row = step_projection(2, MODELS["resnet50"], 1.0, 16, 1e9, 20e-6, 25 * MIB, 2 / 3, 0.0, wrong)
     check("hand-worked row: resnet50, N = 2, 10 Gb/s, step 1 s",
-          close(row["allreduce"], 0.102388128) and close(row["small"], 253.98e-6)
+          close(row["allreduce"], 0.204776256) and close(row["small"], 253.98e-6)
           and close(row["efficiency"], 1 / 1.00025398) and close(row["images"], 32 / 1.00025398)
-          and close(row["efficiency_measured"], 1 / (1 + 0.102388128 + 253.98e-6)))
+          and close(row["efficiency_measured"], 1 / (1 + 0.204776256 + 253.98e-6)))
     # Over a grid: efficiencies in (0, 1], ordered, communication nondecreasing and efficiency
     # nonincreasing in N.
     grid_ok, monotone_ok, order_ok, definition_ok = True, True, True, True

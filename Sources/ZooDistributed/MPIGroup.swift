@@ -39,6 +39,12 @@ public final class MPIGroup {
         lock.lock()
         defer { lock.unlock() }
         if let current { return current }
+        // Processes on one machine exchange through shared memory by copy, not by reading each
+        // other's memory (Linux CMA, Open MPI's default): when a process dies mid-transfer, a CMA
+        // read fails and Open MPI prints its own "Read -1, expected N, errno = 3" line besides the
+        // one sentence the job ends with. Measured here: a 102 MB allreduce 125 ms against 101 with
+        // CMA, a broadcast 20 ms against 34. Setting the variable chooses otherwise.
+        setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0)
         let failure = sentence { zoo_mpi_init($0, $1) != 0 }
         if let failure { throw ZooError(failure) }
         let group = MPIGroup(rank: Int(zoo_mpi_rank()), size: Int(zoo_mpi_size()))
@@ -64,8 +70,12 @@ public final class MPIGroup {
     /// Replaces `values` on every rank by the elementwise sum over all ranks (metrics: loss
     /// sums, counts of correct answers).
     public func allReduceSum(_ values: inout [Double]) throws {
-        let code = values.withUnsafeMutableBufferPointer { zoo_mpi_allreduce_sum_double($0.baseAddress, $0.count) }
-        try check(code, "allreduce of \(values.count) doubles")
+        try values.withUnsafeMutableBufferPointer { try allReduceSum($0) }
+    }
+
+    /// Sums the buffer over all ranks, in place (data-parallel training's gradient sums).
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try check(zoo_mpi_allreduce_sum_double(buffer.baseAddress, buffer.count), "allreduce of \(buffer.count) doubles")
     }
 
     /// Returns when every rank has called it.

@@ -28,7 +28,7 @@ extension Optimizer {
 
 extension Optimizer {
     /// Clears every parameter's gradient.
-    public func zeroGrad() { for p in parameters { p.grad = nil } }
+    public func zeroGrad() { for p in parameters { (p.grad, p.exactGradient) = (nil, nil) } }
 
     /// Calls update(index, p, g) for each parameter that has a gradient and is trainable.
     func forEachTrainable(_ update: (Int, Variable, Tensor) -> Void) {

@@ -67,9 +67,11 @@ public struct ConvGeometry: Equatable {
     /// columns are small (≤ 4 MiB: every layer of a CIFAR net, the late stages of an ImageNet
     /// net), each thread takes whole images with a serial sgemm: its columns stay in its own
     /// L2 cache, and no chunk has to be gathered or scattered across images. Measured on a
-    /// ResNet-20 training step at 28×28: im2col/col2im fell from 28% of the time.
+    /// ResNet-20 training step at 28×28: im2col/col2im fell from 28% of the time. One thread
+    /// works the same way (rather than one product over several images): OpenBLAS rounds a
+    /// product's elements differently when its width changes, and a share of a batch
+    /// (data-parallel training, see `BatchSums`) must compute each image as the whole batch does.
     var imageParallelThreads: Int {
-        let threads = min(Threads.count, batch)
-        return threads > 1 && patchSize * outPlane <= (1 << 20) ? threads : 0
+        patchSize * outPlane <= min(1 << 20, ConvGeometry.bandThreshold) ? max(1, min(Threads.count, batch)) : 0
     }
 }

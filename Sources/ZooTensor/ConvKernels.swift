@@ -171,61 +171,69 @@ public enum ConvKernels {
         }
     }
 
-    /// dW = Σ_n dy_n · patches(x_n)ᵀ.
+    /// dW = Σ_n dy_n · patches(x_n)ᵀ, rounded from `backwardWeightSums`.
     public static func backwardWeight(_ input: Tensor, gradOutput: Tensor, _ g: ConvGeometry) -> Tensor {
+        Tensor(shape: g.weightShape, scalars: backwardWeightSums(input, gradOutput: gradOutput, g).floats)
+    }
+
+    /// dW = Σ_n dy_n · patches(x_n)ᵀ as double sums of one float kernel call per group of images
+    /// (`BatchSums`): a share of the batch made of whole groups gives its part of the same sums.
+    public static func backwardWeightSums(_ input: Tensor, gradOutput: Tensor, _ g: ConvGeometry) -> BatchSums.GroupSums {
         precondition(gradOutput.shape == g.outputShape, "conv2d output gradient \(gradOutput.shape), expected \(g.outputShape)")
-        let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
-        var gradWeight = Tensor(zeros: g.weightShape)
-        gradWeight.withUnsafeMutableBufferPointer { dwb in
-            let dw = dwb.baseAddress!
-            input.withUnsafeBufferPointer { xb in
-                gradOutput.withUnsafeBufferPointer { dyb in
-                    let x = xb.baseAddress!, dy = dyb.baseAddress!
-                    if OneDNN.backwardWeights(g, x, dy, dw) { return }
-                    if g.isPointwise {
-                        for n in 0..<g.batch {
-                            for grp in 0..<g.groups {
-                                sgemm(transposeA: false, transposeB: true, m: cog, n: cig, k: plane,
-                                      a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl,
-                                      b: x + (n * g.inChannels + grp * cig) * plane, ldb: plane,
-                                      beta: 1, c: dw + grp * cog * cig, ldc: cig)
-                            }
-                        }
-                        return
-                    }
-                    let threads = g.imageParallelThreads
-                    if threads > 0 {
-                        // Thread 0 sums into dW, the others into their own partial dW, added at the end.
-                        let size = g.weightShape.reduce(1, *)
-                        let partials = UnsafeMutablePointer<Float>.allocate(capacity: (threads - 1) * size)
-                        defer { partials.deallocate() }
-                        partials.initialize(repeating: 0, count: (threads - 1) * size)
-                        forEachImage(g) { thread, n, columns in
-                            let target = thread == 0 ? dw : partials + (thread - 1) * size
-                            for grp in 0..<g.groups {
-                                g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
-                                sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: opl,
-                                      a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl, b: columns, ldb: opl,
-                                      beta: 1, c: target + grp * cog * g.patchSize, ldc: g.patchSize, serial: true)
-                            }
-                        }
-                        for t in 0..<(threads - 1) {
-                            let p = partials + t * size
-                            for i in 0..<size { dw[i] += p[i] }
-                        }
-                        return
-                    }
-                    forEachChunk(g) { first, count, grp, columns, gathered in
-                        let ld = count * opl
-                        g.im2col(x, first: first, count: count, group: grp, into: columns)
-                        gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
-                        sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: ld, a: gathered, lda: ld, b: columns, ldb: ld,
-                              beta: 1, c: dw + grp * cog * g.patchSize, ldc: g.patchSize)
-                    }
+        let (inImage, outImage) = (g.inChannels * g.inPlane, g.outChannels * g.outPlane)
+        return input.withUnsafeBufferPointer { xb in
+            gradOutput.withUnsafeBufferPointer { dyb in
+                BatchSums.overGroups(batch: g.batch, count: g.weightShape.reduce(1, *)) { first, images, dw in
+                    var part = g
+                    part.batch = images
+                    backwardWeight(xb.baseAddress! + first * inImage, dyb.baseAddress! + first * outImage, into: dw, part)
                 }
             }
         }
-        return gradWeight
+    }
+
+    /// dW for the images of `g` at x and dy, into the zeroed dw.
+    static func backwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+        let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
+        if OneDNN.backwardWeights(g, x, dy, dw) { return }
+        if g.isPointwise || g.imageParallelThreads > 0 {
+            // Each image's dW on its own (the threads take whole images), then added in image
+            // order: the same sums whatever the number of threads (`BatchSums`).
+            let size = g.weightShape.reduce(1, *)
+            let perImage = UnsafeMutablePointer<Float>.allocate(capacity: g.batch * size)
+            defer { perImage.deallocate() }
+            let body: (Int, Int, UnsafeMutablePointer<Float>) -> Void = { _, n, columns in
+                for grp in 0..<g.groups {
+                    var b = x + (n * g.inChannels + grp * cig) * plane
+                    if !g.isPointwise {
+                        g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
+                        b = UnsafePointer(columns)
+                    }
+                    sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: opl,
+                          a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl, b: b, ldb: opl,
+                          beta: 0, c: perImage + n * size + grp * cog * g.patchSize, ldc: g.patchSize, serial: true)
+                }
+            }
+            if g.imageParallelThreads > 0 {
+                forEachImage(g, needsColumns: !g.isPointwise, body)
+            } else {
+                Workspace.shared.withBuffer(1) { unused in for n in 0..<g.batch { body(0, n, unused) } }
+            }
+            parallelRanges(size) { range in
+                for n in 0..<g.batch {
+                    let p = perImage + n * size
+                    for i in range { dw[i] += p[i] }
+                }
+            }
+            return
+        }
+        forEachChunk(g) { first, count, grp, columns, gathered in
+            let ld = count * opl
+            g.im2col(x, first: first, count: count, group: grp, into: columns)
+            gatherGroup(dy, into: gathered, first: first, count: count, group: grp, g)
+            sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: ld, a: gathered, lda: ld, b: columns, ldb: ld,
+                  beta: 1, c: dw + grp * cog * g.patchSize, ldc: g.patchSize)
+        }
     }
 
     /// Calls body(first, count, group, columns, scratch) for each chunk of images and channel
@@ -264,20 +272,11 @@ public enum ConvKernels {
         }
     }
 
-    /// Sum of dy over batch and space, per channel: the bias gradient.
-    public static func channelSum(_ t: Tensor) -> Tensor {
+    /// Sums of dy over batch and space, per channel (a bias gradient): each image's plane in
+    /// float, the images in double (`BatchSums`).
+    public static func channelSums(_ t: Tensor) -> [Double] {
         precondition(t.rank >= 2, "channel sum of shape \(t.shape)")
-        let (n, c) = (t.shape[0], t.shape[1])
-        let plane = t.shape.dropFirst(2).reduce(1, *)
-        var result = Tensor(zeros: [c])
-        t.withUnsafeBufferPointer { tb in
-            result.withUnsafeMutableBufferPointer { rb in
-                for b in 0..<n {
-                    for ch in 0..<c { rb[ch] += laneSum(tb.baseAddress! + (b * c + ch) * plane, plane) }
-                }
-            }
-        }
-        return result
+        return ZooTensor.channelSums(t, n: t.shape[0], c: t.shape[1], plane: t.shape.dropFirst(2).reduce(1, *), minus: nil)
     }
 
     /// y += bias per channel, then y = max(y, 0) when `relu`, over [images, channels, plane].

@@ -17,16 +17,19 @@ public enum OneDNN {
     /// True when the library loaded (and `ZOO_CONV` is not "blas").
     public static let isAvailable: Bool = zoo_dnnl_available() != 0
 
-    /// Convolutions with fewer multiply-accumulates than this stay on ConvZoo's own path:
-    /// on LeNet-5's (7.5 M and 15 M at batch 64) oneDNN's per-call reorders and thread
-    /// start-up cost more than its kernels save (a Fashion-MNIST epoch: 4.8 s through
-    /// oneDNN, 4.1 s without). Every ResNet-20 layer at batch 128 has ≥ 56 M. Grouped and
-    /// depthwise convolutions go to oneDNN whatever their size: ConvZoo's path runs one small
-    /// matrix product per group (MobileNet v2 at batch 1: 31 ms that way, 18 ms through oneDNN).
-    nonisolated(unsafe) public static var minimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 25)
+    /// Convolutions with fewer multiply-accumulates per image than this stay on ConvZoo's own
+    /// path: on LeNet-5's (117 k and 240 k per image) oneDNN's per-call reorders and thread
+    /// start-up cost more than its kernels save (a Fashion-MNIST epoch at batch 64: 4.8 s
+    /// through oneDNN, 4.1 s without). Every ResNet-20 layer has ≥ 2.4 M. The rule is per
+    /// image so that the kernel does not depend on the batch size: a share of a batch
+    /// (data-parallel training, `BatchSums`' groups) runs the kernel the whole batch runs.
+    /// Grouped and depthwise convolutions go to oneDNN whatever their size: ConvZoo's path runs
+    /// one small matrix product per group (MobileNet v2 at batch 1: 31 ms that way, 18 ms
+    /// through oneDNN).
+    nonisolated(unsafe) public static var minimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 18)
 
     static func active(_ g: ConvGeometry) -> Bool {
-        isEnabled && (g.macs >= minimumMACs || g.groups > 1) && g.fitsInt32 && isAvailable
+        isEnabled && (g.macs >= minimumMACs * max(g.batch, 1) || g.groups > 1) && g.fitsInt32 && isAvailable
     }
 
     /// oneDNN's name for the kernel it chose for this convolution (after a first call),

@@ -9,8 +9,8 @@ public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     let output = Variable.record(y, inputs) { dy in
         let dx = input.requiresGrad ? ConvKernels.backwardInput(dy, weight: w, g) : nil
-        let dw = weight.requiresGrad ? ConvKernels.backwardWeight(x, gradOutput: dy, g) : nil
-        let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
+        let dw = weight.requiresGrad ? weight.gradient(from: ConvKernels.backwardWeightSums(x, gradOutput: dy, g)) : nil
+        let db = bias?.requiresGrad == true ? bias!.gradient(fromSums: ConvKernels.channelSums(dy)) : nil
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
     return PlanTrace.note(.conv2d(weight: w, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups),
@@ -59,13 +59,15 @@ public func convTranspose2d(_ input: Variable, weight: Variable, bias: Variable?
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Variable.record(y, inputs) { dy in
         let dx = input.requiresGrad ? ConvKernels.forward(dy, weight: wt, bias: nil, g) : nil
-        let dw = weight.requiresGrad ? ConvKernels.backwardWeight(dy, gradOutput: x, g) : nil
-        let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
+        let dw = weight.requiresGrad ? weight.gradient(from: ConvKernels.backwardWeightSums(dy, gradOutput: x, g)) : nil
+        let db = bias?.requiresGrad == true ? bias!.gradient(fromSums: ConvKernels.channelSums(dy)) : nil
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
 }
 
 /// y = x · Wᵀ + b.   x [N, in], weight [out, in], bias [out] → [N, out]
+/// The products run one group of `BatchSums.groupSize` rows at a time, so that a share of the
+/// batch computes its rows as the whole batch does.
 public func linear(_ input: Variable, weight: Variable, bias: Variable? = nil) -> Variable {
     precondition(input.value.rank == 2 && weight.value.rank == 2 && input.shape[1] == weight.shape[1],
                  "linear input \(input.shape) does not match weight \(weight.shape)")
@@ -80,22 +82,62 @@ public func linear(_ input: Variable, weight: Variable, bias: Variable? = nil) -
             }
         }
     }
-    matmulInto(&y, x, w, transposeA: false, transposeB: true, beta: bias == nil ? 0 : 1)
+    rowGroupProducts(&y, x, w, transposeB: true, beta: bias == nil ? 0 : 1)
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     let output = Variable.record(y, inputs) { dy in
         var dx: Tensor?, dw: Tensor?
         if input.requiresGrad {
             dx = Tensor(zeros: [n, inFeatures])
-            matmulInto(&dx!, dy, w, transposeA: false, transposeB: false, beta: 0)
+            rowGroupProducts(&dx!, dy, w, transposeB: false, beta: 0)
         }
         if weight.requiresGrad {
-            dw = Tensor(zeros: [outFeatures, inFeatures])
-            matmulInto(&dw!, dy, x, transposeA: true, transposeB: false, beta: 0)
+            // dyᵀ·x one group of images at a time, the groups added in double (`BatchSums`).
+            let sums = dy.withUnsafeBufferPointer { dyb in
+                x.withUnsafeBufferPointer { xb in
+                    BatchSums.overGroups(batch: n, count: outFeatures * inFeatures) { first, images, sum in
+                        // Blocks of 64 output rows, each on one thread (shapes independent of the threads).
+                        let block = 64
+                        parallelFor((outFeatures + block - 1) / block) { job in
+                            let row = job * block
+                            sgemm(transposeA: true, transposeB: false, m: min(block, outFeatures - row), n: inFeatures, k: images,
+                                  a: dyb.baseAddress! + first * outFeatures + row, lda: outFeatures,
+                                  b: xb.baseAddress! + first * inFeatures, ldb: inFeatures, beta: 0, c: sum + row * inFeatures,
+                                  ldc: inFeatures, serial: true)
+                        }
+                    }
+                }
+            }
+            dw = weight.gradient(from: sums)
         }
-        let db = bias?.requiresGrad == true ? ConvKernels.channelSum(dy) : nil
+        let db = bias?.requiresGrad == true ? bias!.gradient(fromSums: ConvKernels.channelSums(dy)) : nil
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
     return PlanTrace.note(.linear(weight: weight.value, bias: bias?.value), [input], output)
+}
+
+/// c = a · op(b) + beta · c for a [N, k], one group of `BatchSums.groupSize` rows and one block of
+/// 256 columns at a time, each product on one thread: the products' shapes depend neither on
+/// the batch size nor on the number of threads.
+private func rowGroupProducts(_ c: inout Tensor, _ a: Tensor, _ b: Tensor, transposeB: Bool, beta: Float) {
+    let (k, n) = (a.shape[1], c.shape[1])
+    precondition(c.shape[0] == a.shape[0] && (transposeB ? b.shape == [n, k] : b.shape == [k, n]),
+                 "product of \(a.shape) and \(b.shape) into \(c.shape)")
+    let block = 256, blocks = (n + block - 1) / block
+    var groups: [(first: Int, rows: Int)] = []
+    BatchSums.forEachGroup(batch: a.shape[0]) { groups.append(($0, $1)) }
+    c.withUnsafeMutableBufferPointer { cb in
+        a.withUnsafeBufferPointer { ab in
+            b.withUnsafeBufferPointer { bb in
+                let (cp, ap, bp) = (cb.baseAddress!, ab.baseAddress!, bb.baseAddress!)
+                parallelFor(groups.count * blocks) { job in
+                    let (group, column) = (groups[job / blocks], job % blocks * block)
+                    sgemm(transposeA: false, transposeB: transposeB, m: group.rows, n: min(block, n - column), k: k,
+                          a: ap + group.first * k, lda: k, b: transposeB ? bp + column * k : bp + column, ldb: b.shape[1],
+                          beta: beta, c: cp + group.first * n + column, ldc: n, serial: true)
+                }
+            }
+        }
+    }
 }
 
 /// C = A · B for rank-2 A [m, k] and B [k, n].

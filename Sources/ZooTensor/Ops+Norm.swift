@@ -83,8 +83,8 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
     let y = affinePerChannel(x, scale: scale, shift: shift, relu: false)
     let inputs = [input] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
     return Variable.record(y, inputs) { dy in
-        // Per channel: Σ dy and Σ dy·x̂.
-        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = [Float](repeating: 0, count: c)
+        // Per channel: Σ dy and Σ dy·x̂, each image's plane in float, the images in double (`BatchSums`).
+        var sumDy = [Double](repeating: 0, count: c), sumDyXhat = [Double](repeating: 0, count: c)
         x.withUnsafeBufferPointer { xb in
             dy.withUnsafeBufferPointer { db in
                 sumDy.withUnsafeMutableBufferPointer { s1 in
@@ -97,21 +97,17 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
                                 a += Double(g)
                                 b2 += Double(gx)
                             }
-                            b2 *= Double(invStd[ch])
-                            s1[ch] = Float(a); s2[ch] = Float(b2)
+                            s1[ch] = a; s2[ch] = b2 * Double(invStd[ch])
                         }
                     }
                 }
             }
         }
-        // The whole batch's sums normalise dx; the weight and bias keep this process's share.
-        var (batchDy, batchDyXhat) = (sumDy, sumDyXhat)
-        if let replicas {
-            var sums = (sumDy + sumDyXhat).map(Double.init)
-            replicas(&sums)
-            batchDy = sums.prefix(c).map(Float.init)
-            batchDyXhat = sums.suffix(c).map(Float.init)
-        }
+        // The whole batch's sums normalise dx (summed over the processes before rounding); the
+        // weight and bias keep this process's share.
+        var batchSums = sumDy + sumDyXhat
+        if let replicas { replicas(&batchSums) }
+        let batchDy = batchSums.prefix(c).map(Float.init), batchDyXhat = batchSums.suffix(c).map(Float.init)
         var dx: Tensor?
         if input.requiresGrad {
             dx = Tensor(uninitialized: shape) { out in
@@ -135,8 +131,8 @@ public func batchNorm(_ input: Variable, weight: Variable?, bias: Variable?,
             }
         }
         var grads: [Tensor?] = [dx]
-        if weight != nil { grads.append(Tensor(shape: [c], scalars: sumDyXhat)) }
-        if bias != nil { grads.append(Tensor(shape: [c], scalars: sumDy)) }
+        if let weight { grads.append(weight.gradient(fromSums: sumDyXhat)) }
+        if let bias { grads.append(bias.gradient(fromSums: sumDy)) }
         return grads
     }
 }

@@ -10,6 +10,13 @@ public final class Variable {
     /// the BatchNorm-folded weights of inference — know when they are stale.
     public private(set) var version = 0
     public var grad: Tensor?
+    /// Whether operations also keep this parameter's gradient as the double sums it was rounded
+    /// from, in `exactGradient` (data-parallel training sets it; see `BatchSums`).
+    public var keepsExactGradient = false
+    /// The gradient before rounding to `grad`'s floats, accumulated like `grad` when
+    /// `keepsExactGradient`; the consumer clears it. Data-parallel training adds these over the
+    /// processes and rounds once, so that N processes round as one does.
+    public var exactGradient: [Double]?
     /// Whether gradients flow to this variable. Clearing it on a parameter freezes it.
     public var requiresGrad: Bool
     /// Whether `backward` keeps this variable's gradient in `grad` although it is computed
@@ -35,6 +42,29 @@ public final class Variable {
     }
 
     public var shape: [Int] { value.shape }
+
+    /// `sums` rounded to a gradient for this variable; the sums themselves are added to
+    /// `exactGradient` when `keepsExactGradient`. For the backward functions of operations.
+    public func gradient(fromSums sums: [Double]) -> Tensor {
+        keepExact(sums)
+        return Tensor(shape: shape, scalars: sums.map(Float.init))
+    }
+
+    /// The same for sums over groups of images (`BatchSums.overGroups`).
+    public func gradient(from sums: BatchSums.GroupSums) -> Tensor {
+        switch sums {
+        case .several(let values): return gradient(fromSums: values)
+        case .one(let values):
+            if keepsExactGradient { keepExact(values.map(Double.init)) }
+            return Tensor(shape: shape, scalars: values)
+        }
+    }
+
+    private func keepExact(_ sums: [Double]) {
+        precondition(sums.count == value.count, "\(sums.count) sums for a gradient of shape \(shape)")
+        guard keepsExactGradient else { return }
+        if exactGradient == nil { exactGradient = sums } else { for i in sums.indices { exactGradient![i] += sums[i] } }
+    }
 
     /// The result of an operation on `inputs`. The backward function, given the gradient
     /// of the result, returns one gradient per input (nil where an input needs none); it

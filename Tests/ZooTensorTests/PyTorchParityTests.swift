@@ -65,8 +65,8 @@ final class PyTorchParityTests: XCTestCase {
         }
     }
 
-    /// The forward pass's other paths on the same fixtures: one thread (no image-parallel
-    /// path), and bands of one or two output rows (the path of VGG-size feature maps).
+    /// The forward pass's other path on the same fixtures: bands of one or two output rows (the
+    /// path of VGG-size feature maps), on one thread.
     func testBandedConvolutionMatchesPyTorch() throws {
         let (threads, threshold, values) = (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues)
         defer { (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues, OneDNN.isEnabled) = (threads, threshold, values, true) }

@@ -2,19 +2,21 @@ import XCTest
 import ZooTensor
 
 /// Synchronised batch norm computes, on each process's share of a batch, what batch norm
-/// computes on the whole batch. Two "processes" are simulated in one: each call of the
+/// computes on the whole batch, bit for bit (the weight and bias gradients as double sums that
+/// add up to the whole batch's, see `BatchSums`). Two "processes" are simulated in one: each call of the
 /// cross-replica sum adds the other share's value of the same call from the previous round,
 /// so after as many rounds as there are calls both shares see the whole batch's sums.
 final class SyncBatchNormTests: XCTestCase {
-    struct Result { var y: Tensor, dx: Tensor, dgamma: Tensor, dbeta: Tensor, mean: Tensor, variance: Tensor }
+    struct Result { var y: Tensor, dx: Tensor, dgamma: [Double], dbeta: [Double], mean: Tensor, variance: Tensor }
 
     func run(_ x: Tensor, _ dy: Tensor, gamma: Tensor, beta: Tensor, sum: ((inout [Double]) -> Void)?) -> Result {
         let input = Variable(x, requiresGrad: true)
         let (weight, bias) = (Variable(gamma, requiresGrad: true), Variable(beta, requiresGrad: true))
+        (weight.keepsExactGradient, bias.keepsExactGradient) = (true, true)
         var mean = Tensor(zeros: [gamma.count]), variance = Tensor(zeros: [gamma.count], value: 1)
         let y = batchNorm(input, weight: weight, bias: bias, runningMean: &mean, runningVar: &variance, training: true, crossReplicaSum: sum)
         y.backward(dy)
-        return Result(y: y.value, dx: input.grad!, dgamma: weight.grad!, dbeta: bias.grad!, mean: mean, variance: variance)
+        return Result(y: y.value, dx: input.grad!, dgamma: weight.exactGradient!, dbeta: bias.exactGradient!, mean: mean, variance: variance)
     }
 
     /// Rows [from, to) of an [N, …] tensor.
@@ -47,15 +49,16 @@ final class SyncBatchNormTests: XCTestCase {
             calls = next
         }
         XCTAssertEqual(calls[0].count, 3, "two sums in the forward pass, one in the backward")
-        let bound: Float = 1e-5
-        XCTAssertLessThan(maxDifference(results[0].y.scalars + results[1].y.scalars, whole.y.scalars), bound)
-        XCTAssertLessThan(maxDifference(results[0].dx.scalars + results[1].dx.scalars, whole.dx.scalars), bound)
-        XCTAssertLessThan(maxDifference(zip(results[0].dgamma.scalars, results[1].dgamma.scalars).map(+), whole.dgamma.scalars), bound)
-        XCTAssertLessThan(maxDifference(zip(results[0].dbeta.scalars, results[1].dbeta.scalars).map(+), whole.dbeta.scalars), bound)
+        XCTAssertEqual(results[0].y.scalars + results[1].y.scalars, whole.y.scalars)
+        XCTAssertEqual(results[0].dx.scalars + results[1].dx.scalars, whole.dx.scalars)
+        func rounded(_ a: [Double], _ b: [Double]) -> [Float] { zip(a, b).map { Float($0 + $1) } }
+        XCTAssertEqual(rounded(results[0].dgamma, results[1].dgamma), whole.dgamma.map(Float.init))
+        XCTAssertEqual(rounded(results[0].dbeta, results[1].dbeta), whole.dbeta.map(Float.init))
         for share in results {
-            XCTAssertLessThan(maxDifference(share.mean.scalars, whole.mean.scalars), bound)
-            XCTAssertLessThan(maxDifference(share.variance.scalars, whole.variance.scalars), bound, "unbiased with the whole batch's count")
+            XCTAssertEqual(share.mean, whole.mean)
+            XCTAssertEqual(share.variance, whole.variance, "unbiased with the whole batch's count")
         }
+        let bound: Float = 1e-5
         // Negative control: each share on its own statistics is far off.
         let alone = run(rows(x, 0, cut), rows(dy, 0, cut), gamma: gamma, beta: beta, sum: nil)
         XCTAssertGreaterThan(maxDifference(alone.y.scalars, Array(whole.y.scalars.prefix(alone.y.count))), 100 * bound)
