@@ -8,9 +8,11 @@ public struct Batch {
     public var labels: [Int]
     /// The images of the whole step across the processes (`labels.count` in one process).
     public var globalCount: Int
+    /// The place of this batch's first image in the whole step's (0 in one process).
+    public var globalOffset: Int
 
-    public init(images: Tensor, labels: [Int], globalCount: Int? = nil) {
-        (self.images, self.labels, self.globalCount) = (images, labels, globalCount ?? labels.count)
+    public init(images: Tensor, labels: [Int], globalCount: Int? = nil, globalOffset: Int = 0) {
+        (self.images, self.labels, self.globalCount, self.globalOffset) = (images, labels, globalCount ?? labels.count, globalOffset)
     }
 }
 
@@ -101,7 +103,8 @@ public final class DataLoader: Sequence {
                 }
             }
         }
-        return Batch(images: images, labels: indices.map { dataset.labels[$0] }, globalCount: globalCount)
+        return Batch(images: images, labels: indices.map { dataset.labels[$0] }, globalCount: globalCount,
+                     globalOffset: positions.lowerBound - index * batchSize)
     }
 
     public func makeIterator() -> Iterator { Iterator(self) }

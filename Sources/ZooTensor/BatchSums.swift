@@ -64,3 +64,11 @@ public enum BatchSums {
         for first in stride(from: 0, to: batch, by: group) { body(first, min(group, batch - first)) }
     }
 }
+
+/// Where this process's images sit in the step's global batch in data-parallel training: images
+/// [first, first + N) of `global`, N being the local batch (set by the trainer around the forward
+/// pass; nil in one process). Random draws per image (dropout's masks) then come out as the whole
+/// batch draws them for these images, and the generator ends where the whole batch leaves it.
+public enum BatchShare {
+    nonisolated(unsafe) public static var current: (first: Int, global: Int)?
+}

@@ -143,7 +143,14 @@ func maskedDropout(_ input: Variable, probability p: Float, training: Bool, grou
     guard training && p > 0 else { return input }
     let keep: Float = p >= 1 ? 0 : 1 / (1 - p)
     var mask = [Float](repeating: 0, count: input.value.count / max(groupSize, 1))
+    // A share of a global batch draws the masks the whole batch draws for its images, and leaves
+    // the generator where the whole batch leaves it.
+    let images = input.shape.first ?? 1
+    let share = BatchShare.current.flatMap { $0.global >= $0.first + images && images > 0 ? $0 : nil }
+    let perImage = mask.count / max(images, 1)
+    if let share { for _ in 0..<(share.first * perImage) { _ = rng.next() } }
     for i in 0..<mask.count { mask[i] = rng.nextUniform() < p ? 0 : keep }
+    if let share { for _ in 0..<((share.global - share.first - images) * perImage) { _ = rng.next() } }
     let apply: (Tensor) -> Tensor = { t in
         Tensor(uninitialized: t.shape) { out in
             t.withUnsafeBufferPointer { tb in

@@ -114,7 +114,7 @@ final class DataParallelContext {
 ///
 /// What is summed is each gradient's double sums before rounding (`Variable.exactGradient`,
 /// see `BatchSums`), rounded to float once after the sum, so that N processes compute the
-/// gradients one process does (twice the bytes of a float sum: resnet50's 102 MB become 205).
+/// gradients one process does (twice the bytes of a float sum).
 final class GradientBuckets {
     let context: DataParallelContext
     let parameters: [Variable]

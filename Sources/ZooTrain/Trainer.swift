@@ -122,7 +122,9 @@ public final class Trainer {
             parallel.resetTimes()
             try parallel.broadcastBuffers(model)
         }
+        BatchShare.current = parallel == nil ? nil : (batch.globalOffset, batch.globalCount)
         let (loss, logits) = self.loss(batch)
+        BatchShare.current = nil
         // The step's loss is the mean over the global batch: this process's share of it.
         let share = Float(batch.labels.count) / Float(batch.globalCount)
         buckets?.reset()

@@ -108,7 +108,7 @@ extension ZooCommand {
                                   group: group, dataParallel: options)
             var rng = Xoshiro256(seed: 2 &+ UInt64(group.rank))
             let images = Tensor.randomNormal([batch] + shape, using: &rng)
-            let step = Batch(images: images, labels: (0..<batch).map { ($0 + group.rank) % entry.defaultClassCount }, globalCount: batch * group.size)
+            let step = Batch(images: images, labels: (0..<batch).map { ($0 + group.rank) % entry.defaultClassCount }, globalCount: batch * group.size, globalOffset: batch * group.rank)
             network.train()
             var times: [Double] = [], collectives: [Double] = [], waits: [Double] = []
             for iteration in 0...iters {

@@ -98,4 +98,28 @@ final class BatchSumsTests: XCTestCase {
         XCTAssertEqual(differing[0], 0, "each image's output does not depend on the groups")
         XCTAssertGreaterThan(differing[2], 0, "weight gradients summed in other pieces")
     }
+
+    /// Dropout on a share draws the whole batch's masks for its images and leaves the generator
+    /// where the whole batch does; without the share's place it draws the first images' masks.
+    func testDropoutOnASharesDrawsTheWholeBatchsMasks() {
+        var rng = Xoshiro256(seed: 11)
+        let x = Tensor.randomNormal([12, 3, 4, 4], using: &rng)
+        defer { BatchShare.current = nil }
+        func run(_ rows: (Int, Int), share: (first: Int, global: Int)?, channels: Bool) -> ([Float], UInt64) {
+            var generator = Xoshiro256(seed: 5)
+            BatchShare.current = share
+            let input = Variable(self.rows(x, rows.0, rows.1))
+            let y = channels ? channelDropout(input, probability: 0.5, training: true, using: &generator)
+                             : dropout(input, probability: 0.5, training: true, using: &generator)
+            return (y.value.scalars, generator.next())
+        }
+        for channels in [false, true] {
+            let whole = run((0, 12), share: nil, channels: channels)
+            let first = run((0, 5), share: (0, 12), channels: channels), second = run((5, 12), share: (5, 12), channels: channels)
+            XCTAssertEqual(first.0 + second.0, whole.0, "channels: \(channels)")
+            XCTAssertEqual([first.1, second.1], [whole.1, whole.1], "the generator ends where the whole batch leaves it")
+            let alone = run((5, 12), share: nil, channels: channels)
+            XCTAssertNotEqual(alone.0, second.0, "negative control: a share that does not say where it sits")
+        }
+    }
 }
