@@ -13,7 +13,10 @@
 /// OpenBLAS rounds a row differently in a product of another height.
 /// Data-parallel training adds the processes' double sums (`Variable.exactGradient`) before
 /// rounding, so N processes whose shares are whole groups compute the steps one process does,
-/// given the same number of threads per process (threads change the order inside a kernel).
+/// whatever the threads of each: ConvZoo's own kernels and the fully connected products run in
+/// shapes that do not depend on the thread count, and oneDNN's kernels did not depend on it for
+/// the shapes BatchSumsTests and DistributedTrainingTests try (one process of 2 threads against
+/// processes of 1).
 public enum BatchSums {
     /// Images per group. 16: shares of a 128-image batch over 2, 4 or 8 processes are whole
     /// groups, and a 16-image batch (resnet50, AlexNet) is one kernel call, as before groups
