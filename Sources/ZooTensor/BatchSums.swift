@@ -49,13 +49,13 @@ public enum BatchSums {
             return .one(values)
         }
         var sums = [Double](repeating: 0, count: count)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        defer { scratch.deallocate() }
-        sums.withUnsafeMutableBufferPointer { total in
-            forEachGroup(batch: batch) { first, images in
-                scratch.update(repeating: 0, count: count)
-                partial(first, images, scratch)
-                parallelRanges(count) { range in for i in range { total[i] += Double(scratch[i]) } }
+        Workspace.shared.withBuffer(count) { scratch in
+            sums.withUnsafeMutableBufferPointer { total in
+                forEachGroup(batch: batch) { first, images in
+                    scratch.update(repeating: 0, count: count)
+                    partial(first, images, scratch)
+                    parallelRanges(count) { range in for i in range { total[i] += Double(scratch[i]) } }
+                }
             }
         }
         return .several(sums)

@@ -200,29 +200,29 @@ public enum ConvKernels {
             // Each image's dW on its own (the threads take whole images), then added in image
             // order: the same sums whatever the number of threads (`BatchSums`).
             let size = g.weightShape.reduce(1, *)
-            let perImage = UnsafeMutablePointer<Float>.allocate(capacity: g.batch * size)
-            defer { perImage.deallocate() }
-            let body: (Int, Int, UnsafeMutablePointer<Float>) -> Void = { _, n, columns in
-                for grp in 0..<g.groups {
-                    var b = x + (n * g.inChannels + grp * cig) * plane
-                    if !g.isPointwise {
-                        g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
-                        b = UnsafePointer(columns)
+            Workspace.shared.withBuffer(g.batch * size) { perImage in
+                let body: (Int, Int, UnsafeMutablePointer<Float>) -> Void = { _, n, columns in
+                    for grp in 0..<g.groups {
+                        var b = x + (n * g.inChannels + grp * cig) * plane
+                        if !g.isPointwise {
+                            g.im2col(x, first: n, count: 1, group: grp, into: columns, serial: true)
+                            b = UnsafePointer(columns)
+                        }
+                        sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: opl,
+                              a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl, b: b, ldb: opl,
+                              beta: 0, c: perImage + n * size + grp * cog * g.patchSize, ldc: g.patchSize, serial: true)
                     }
-                    sgemm(transposeA: false, transposeB: true, m: cog, n: g.patchSize, k: opl,
-                          a: dy + (n * g.outChannels + grp * cog) * opl, lda: opl, b: b, ldb: opl,
-                          beta: 0, c: perImage + n * size + grp * cog * g.patchSize, ldc: g.patchSize, serial: true)
                 }
-            }
-            if g.imageParallelThreads > 0 {
-                forEachImage(g, needsColumns: !g.isPointwise, body)
-            } else {
-                Workspace.shared.withBuffer(1) { unused in for n in 0..<g.batch { body(0, n, unused) } }
-            }
-            parallelRanges(size) { range in
-                for n in 0..<g.batch {
-                    let p = perImage + n * size
-                    for i in range { dw[i] += p[i] }
+                if g.imageParallelThreads > 0 {
+                    forEachImage(g, needsColumns: !g.isPointwise, body)
+                } else {
+                    Workspace.shared.withBuffer(1) { unused in for n in 0..<g.batch { body(0, n, unused) } }
+                }
+                parallelRanges(size) { range in
+                    for n in 0..<g.batch {
+                        let p = perImage + n * size
+                        for i in range { dw[i] += p[i] }
+                    }
                 }
             }
             return
