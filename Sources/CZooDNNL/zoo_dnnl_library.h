@@ -40,6 +40,12 @@ extern pthread_mutex_t zoo_dnnl_lock;
 extern dnnl_engine_t zoo_dnnl_engine;
 extern dnnl_stream_t zoo_dnnl_stream;
 
+/* task(context, item, thread) for items 0 ..< items on the team of oneDNN's OpenMP runtime
+   (libgomp), so that no second pool spins against it: `threads` threads (at most one per item),
+   each a contiguous share of the items; serial without libgomp. */
+typedef void (*zoo_task)(const void *context, int item, int thread);
+void zoo_parallel_for(int items, int threads, zoo_task task, const void *context);
+
 /* 1 when the library is loaded (loading it on the first call); call with zoo_dnnl_lock held. */
 int zoo_dnnl_load(void);
 

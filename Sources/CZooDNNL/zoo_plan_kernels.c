@@ -20,27 +20,6 @@ int zoo_plan_kernels_available(void) {
     return state;
 }
 
-/* ---- threads: the team of oneDNN's OpenMP runtime (libgomp), so that no second pool spins
-   against it; each thread takes a contiguous share of the items. Serial without libgomp. ---- */
-
-typedef void (*task_fn)(const void *context, int item, int thread);
-typedef struct { task_fn task; const void *context; int items; } job;
-
-static void run_share(void *data) {
-    const job *j = data;
-    int threads = p_omp_get_num_threads(), me = p_omp_get_thread_num();
-    int begin = (int)((long)j->items * me / threads), end = (int)((long)j->items * (me + 1) / threads);
-    for (int i = begin; i < end; i++) j->task(j->context, i, me);
-}
-
-static void parallel_for(int items, int threads, task_fn task, const void *context) {
-    job j = {task, context, items};
-    if (p_GOMP_parallel && p_omp_get_thread_num && p_omp_get_num_threads && threads > 1 && items > 1)
-        p_GOMP_parallel(run_share, &j, (unsigned)(threads < items ? threads : items), 0);
-    else
-        for (int i = 0; i < items; i++) task(context, i, 0);
-}
-
 /* ---- the micro-kernel: a 6×16 block of a · b over `blocks` × 8 of depth ----
    a: six rows, depth in blocks of 8, each block [6][8] and `astride` floats after the one
    before (48 when packed; a tensor's channel-block stride for six pixels of nChw8c);
@@ -292,15 +271,15 @@ void zoo_winograd_run(const zoo_winograd *w, const float *src, float *dst, float
     int chunks = (w->tiles + w->chunk - 1) / w->chunk;
     if (chunks_per_thread(w, threads)) {
         whole_job x = {w, src, dst, scratch};
-        parallel_for(chunks, threads, whole_chunk, &x);
+        zoo_parallel_for(chunks, threads, whole_chunk, &x);
         return;
     }
     /* Few tiles: one chunk, each stage shared among the threads. */
     int groups = (w->tiles + 5) / 6;
     chunk_job j = {w, src, dst, scratch, scratch + (size_t)36 * groups * 6 * w->c, 0, w->tiles, groups};
-    parallel_for(groups * (w->c / 8), threads, input_tile, &j);
-    parallel_for(36 * (w->kp / 16), threads, multiply, &j);
-    parallel_for(groups * (w->k / 8), threads, output_tile, &j);
+    zoo_parallel_for(groups * (w->c / 8), threads, input_tile, &j);
+    zoo_parallel_for(36 * (w->kp / 16), threads, multiply, &j);
+    zoo_parallel_for(groups * (w->k / 8), threads, output_tile, &j);
 }
 
 /* ---- fully connected layers over weights packed once ----
@@ -390,8 +369,8 @@ static void linear_panel(const void *context, int panel, int thread) {
 
 void zoo_linear_run(const zoo_linear *l, const float *src, float *dst, float *scratch, int threads) {
     linear_job j = {l, src, dst, scratch};
-    parallel_for(l->groups, threads, pack_rows, &j);
-    parallel_for(l->outp / 16, threads, linear_panel, &j);
+    zoo_parallel_for(l->groups, threads, pack_rows, &j);
+    zoo_parallel_for(l->outp / 16, threads, linear_panel, &j);
 }
 
 /* ---- a convolution as one matrix product over gathered windows ----
@@ -496,7 +475,7 @@ static void gemm_conv_rows(const void *context, int group, int thread) {
 void zoo_gemm_conv_run(const zoo_gemm_conv *g, const float *src, float *dst, float *scratch, int threads) {
     gemm_conv_job j = {g, src, dst, scratch};
     int rows = g->shape.batch * g->shape.out_h * g->shape.out_w;
-    parallel_for((rows + 5) / 6, threads, gemm_conv_rows, &j);
+    zoo_parallel_for((rows + 5) / 6, threads, gemm_conv_rows, &j);
 }
 
 /* ---- one of them, as a plan's step holds it ---- */

@@ -5,15 +5,18 @@ public enum ConvKernels {
     /// y = conv(x, weight) + bias [+ accumulate], then max(y, 0) when `relu`.
     /// x [N, C_in, H, W] → y [N, C_out, OH, OW]; `accumulate` has y's shape (a residual
     /// block's skip input). `weightsTag` ≠ 0 promises the weights never change under it
-    /// (oneDNN then keeps them in its kernel's layout).
+    /// (oneDNN then keeps them in its kernel's layout). oneDNN runs the batch in pieces whose
+    /// results do not depend on the thread count (`OneDNN.imagesPerPiece`), or with `wholeBatch`
+    /// in one call on all the threads (inference).
     public static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, relu: Bool = false,
-                               accumulate: Tensor? = nil, weightsTag: UInt64 = 0) -> Tensor {
+                               accumulate: Tensor? = nil, weightsTag: UInt64 = 0, wholeBatch: Bool = false) -> Tensor {
         precondition(input.shape == g.inputShape && weight.shape == g.weightShape,
                      "conv2d input \(input.shape) and weight \(weight.shape) do not match")
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape) for \(g.outChannels) output channels") }
         if let accumulate {
             precondition(accumulate.shape == g.outputShape, "conv2d sum input \(accumulate.shape), expected \(g.outputShape)")
-            return forward(input, weight: weight, bias: bias, g, relu: relu, adding: accumulate, weightsTag: weightsTag)
+            return forward(input, weight: weight, bias: bias, g, relu: relu, adding: accumulate, weightsTag: weightsTag,
+                           wholeBatch: wholeBatch)
         }
         let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
         return Tensor(uninitialized: g.outputShape) { out in
@@ -22,7 +25,9 @@ public enum ConvKernels {
             input.withUnsafeBufferPointer { xb in
                 weight.withUnsafeBufferPointer { wb in
                     let x = xb.baseAddress!, w = wb.baseAddress!
-                    if withOptionalPointer(bias, { OneDNN.forward(g, x, w, $0, y, accumulate: false, relu: relu, weightsTag: weightsTag) }) {
+                    if withOptionalPointer(bias, {
+                        OneDNN.forward(g, x, w, $0, y, accumulate: false, relu: relu, weightsTag: weightsTag, wholeBatch: wholeBatch)
+                    }) {
                         epilogueDone = true
                     } else if g.imageParallelThreads > 0 {
                         // Each thread: whole images, serial products, and the bias/ReLU pass
@@ -97,7 +102,7 @@ public enum ConvKernels {
     /// y = relu?(conv(x) + bias + skip): oneDNN's sum post-op where it fuses well, otherwise the
     /// convolution and then one in-place pass for the sum and the ReLU.
     static func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, relu: Bool, adding skip: Tensor,
-                        weightsTag: UInt64) -> Tensor {
+                        weightsTag: UInt64, wholeBatch: Bool) -> Tensor {
         if OneDNN.fusesSum(g) {
             var fused = false
             let y = Tensor(uninitialized: g.outputShape) { out in
@@ -106,14 +111,14 @@ public enum ConvKernels {
                     weight.withUnsafeBufferPointer { wb in
                         fused = withOptionalPointer(bias) {
                             OneDNN.forward(g, xb.baseAddress!, wb.baseAddress!, $0, out.baseAddress!, accumulate: true, relu: relu,
-                                           weightsTag: weightsTag)
+                                           weightsTag: weightsTag, wholeBatch: wholeBatch)
                         }
                     }
                 }
             }
             if fused { return y }
         }
-        var y = forward(input, weight: weight, bias: bias, g, weightsTag: weightsTag)
+        var y = forward(input, weight: weight, bias: bias, g, weightsTag: weightsTag, wholeBatch: wholeBatch)
         y.withUnsafeMutableBufferPointer { yb in
             skip.withUnsafeBufferPointer { sb in
                 let (p, a) = (yb.baseAddress!, sb.baseAddress!)
@@ -176,14 +181,16 @@ public enum ConvKernels {
         Tensor(shape: g.weightShape, scalars: backwardWeightSums(input, gradOutput: gradOutput, g).floats)
     }
 
-    /// dW = Σ_n dy_n · patches(x_n)ᵀ as double sums of one float kernel call per group of images
-    /// (`BatchSums`): a share of the batch made of whole groups gives its part of the same sums.
+    /// dW = Σ_n dy_n · patches(x_n)ᵀ as double sums of float pieces (`BatchSums`): through oneDNN
+    /// one call per piece of `OneDNN.imagesPerPiece` images, otherwise one per group of images. A
+    /// share of the batch made of whole groups gives its part of the same sums.
     public static func backwardWeightSums(_ input: Tensor, gradOutput: Tensor, _ g: ConvGeometry) -> BatchSums.GroupSums {
         precondition(gradOutput.shape == g.outputShape, "conv2d output gradient \(gradOutput.shape), expected \(g.outputShape)")
         let (inImage, outImage) = (g.inChannels * g.inPlane, g.outChannels * g.outPlane)
         return input.withUnsafeBufferPointer { xb in
             gradOutput.withUnsafeBufferPointer { dyb in
-                BatchSums.overGroups(batch: g.batch, count: g.weightShape.reduce(1, *)) { first, images, dw in
+                if let sums = OneDNN.backwardWeightSums(g, xb.baseAddress!, dyb.baseAddress!) { return sums }
+                return BatchSums.overGroups(batch: g.batch, count: g.weightShape.reduce(1, *)) { first, images, dw in
                     var part = g
                     part.batch = images
                     backwardWeight(xb.baseAddress! + first * inImage, dyb.baseAddress! + first * outImage, into: dw, part)
@@ -192,10 +199,9 @@ public enum ConvKernels {
         }
     }
 
-    /// dW for the images of `g` at x and dy, into the zeroed dw.
+    /// dW for the images of `g` at x and dy, into the zeroed dw, by ConvZoo's own kernels.
     static func backwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
         let (cog, cig, plane, opl) = (g.groupOutChannels, g.groupInChannels, g.inPlane, g.outPlane)
-        if OneDNN.backwardWeights(g, x, dy, dw) { return }
         if g.isPointwise || g.imageParallelThreads > 0 {
             // Each image's dW on its own (the threads take whole images), then added in image
             // order: the same sums whatever the number of threads (`BatchSums`).

@@ -39,12 +39,36 @@ public enum OneDNN {
         return String(cString: zoo_dnnl_implementation(&shape, Int32(kind)))
     }
 
+    /// Images per piece when oneDNN runs a convolution in pieces, each piece a call made for one
+    /// thread and the pieces spread over the threads (`zoo_dnnl.h`): the kernels oneDNN picks on
+    /// AVX-512 (and for some shapes on AVX2) divide a primitive's sums among the threads it is
+    /// made for, so the thread count would change the bits. The piece depends on the geometry
+    /// alone, never on the batch or the threads, and divides `BatchSums.groupSize`, so that a
+    /// data-parallel share of whole groups runs the pieces one process runs. It is the fewest
+    /// images (a power of two) with 2²³ multiply-accumulates, a tenth of a millisecond of one
+    /// thread's work (less, and each call's reorders and set-up weigh), and for weight gradients
+    /// also with at least 256 output positions summed per weight (fewer, and writing each piece's
+    /// weight gradient costs more than computing it).
+    static func imagesPerPiece(_ g: ConvGeometry, weightGradient: Bool) -> Int {
+        let perImage = max(1, g.macs / max(g.batch, 1))
+        var images = 1
+        while BatchSums.groupSize % (2 * images) == 0
+                && (images * perImage < 1 << 23 || weightGradient && images * g.outPlane < 256) {
+            images *= 2
+        }
+        return images
+    }
+
+    /// With `wholeBatch`, one call made for all the threads (inference: nothing is summed over the
+    /// batch, and a single image still uses every thread); otherwise in pieces.
     static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                         _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, accumulate: Bool, relu: Bool,
-                        weightsTag: UInt64) -> Bool {
+                        weightsTag: UInt64, wholeBatch: Bool) -> Bool {
         guard active(g) else { return false }
         var shape = g.dnnlShape
-        return zoo_dnnl_conv_forward(&shape, x, w, bias, y, accumulate ? 1 : 0, relu ? 1 : 0, weightsTag, Int32(Threads.count)) == 0
+        let piece = wholeBatch ? 0 : imagesPerPiece(g, weightGradient: false)
+        return zoo_dnnl_conv_forward(&shape, x, w, bias, y, accumulate ? 1 : 0, relu ? 1 : 0, weightsTag, Int32(Threads.count),
+                                     Int32(piece)) == 0
     }
 
     /// Whether `forward` with `accumulate` is a fused sum for this shape (else: add separately).
@@ -73,14 +97,18 @@ public enum OneDNN {
                              _ dx: UnsafeMutablePointer<Float>) -> Bool {
         guard active(g) else { return false }
         var shape = g.dnnlShape
-        return zoo_dnnl_conv_backward_data(&shape, dy, w, dx, Int32(Threads.count)) == 0
+        return zoo_dnnl_conv_backward_data(&shape, dy, w, dx, Int32(Threads.count), Int32(imagesPerPiece(g, weightGradient: false))) == 0
     }
 
-    static func backwardWeights(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                                _ dw: UnsafeMutablePointer<Float>) -> Bool {
-        guard active(g) else { return false }
+    /// The weight gradient as the double sum of one float gradient per piece of images, or nil
+    /// when oneDNN does not run this convolution.
+    static func backwardWeightSums(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>) -> BatchSums.GroupSums? {
+        guard active(g) else { return nil }
         var shape = g.dnnlShape
-        return zoo_dnnl_conv_backward_weights(&shape, x, dy, dw, Int32(Threads.count)) == 0
+        let piece = imagesPerPiece(g, weightGradient: true)
+        return BatchSums.ofPieces((g.batch + piece - 1) / piece, count: g.weightShape.reduce(1, *)) { pieces in
+            zoo_dnnl_conv_backward_weights(&shape, x, dy, pieces, Int32(Threads.count), Int32(piece)) == 0
+        }
     }
 }
 
@@ -100,3 +128,4 @@ extension ConvGeometry {
                               out_h: i(outHeight), out_w: i(outWidth))
     }
 }
+

@@ -25,7 +25,8 @@ public func conv2dInference(_ input: Tensor, weight: Tensor, bias: Tensor?, stri
                             dilation: (Int, Int), groups: Int, relu: Bool, accumulate: Tensor? = nil,
                             weightsTag: UInt64 = 0) -> Tensor {
     let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
-    return ConvKernels.forward(input, weight: weight, bias: bias, g, relu: relu, accumulate: accumulate, weightsTag: weightsTag)
+    return ConvKernels.forward(input, weight: weight, bias: bias, g, relu: relu, accumulate: accumulate, weightsTag: weightsTag,
+                               wholeBatch: true)
 }
 
 /// The transpose (adjoint) of conv2d, as PyTorch's conv_transpose2d.

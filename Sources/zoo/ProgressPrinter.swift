@@ -3,7 +3,7 @@ import Foundation
 
 /// Prints a live line on a terminal, plain lines otherwise.
 struct ProgressPrinter {
-    let live = isatty(1) != 0
+    let live = standardOutputIsATerminal()
 
     func update(_ p: TrainingProgress) {
         guard live else { return }
@@ -22,4 +22,13 @@ struct ProgressPrinter {
         print((live ? "\r\u{1B}[2K" : "") + line)
         fflush(stdout)
     }
+}
+
+/// Whether what this process prints reaches a terminal. Under mpirun a process's stdout is a
+/// pseudo-terminal of Open MPI's whatever mpirun's own stdout is, so there the answer is
+/// mpirun's (the parent process's): a log redirected to a file gets no live progress line.
+func standardOutputIsATerminal() -> Bool {
+    guard ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil else { return isatty(1) != 0 }
+    let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/fd/1")) ?? ""
+    return target.hasPrefix("/dev/pts/") || target.hasPrefix("/dev/tty")
 }

@@ -2,7 +2,7 @@ import ConvZoo
 import Foundation
 import XCTest
 
-/// `mpirun -np 2 zoo train` against one process, and a process killed mid-run (issue 18).
+/// `mpirun -np 2 zoo train` against one process, one thread against two, and a process killed mid-run.
 /// Slow in a debug build: they run with ZOO_MPI_TESTS=1 (CI: in release). Need Open MPI's
 /// mpirun (Debian: openmpi-bin) and Debian's Fashion-MNIST.
 final class DistributedTrainingTests: XCTestCase {
@@ -62,56 +62,87 @@ final class DistributedTrainingTests: XCTestCase {
         }
     }
 
-    /// The largest of max|a − b| / max|a| over the tensors of two weight files.
-    func relativeDifference(_ a: String, _ b: String) throws -> Double {
-        let (x, y) = (try SafeTensors.read(a), try SafeTensors.read(b))
-        XCTAssertEqual(x.tensors.map(\.name), y.tensors.map(\.name))
-        var worst = 0.0
-        for (name, tensor) in x.tensors {
-            guard let other = y[name] else { continue }
-            let scale = Double(tensor.scalars.map(abs).max() ?? 0)
-            let difference = Double(zip(tensor.scalars, other.scalars).map { abs($0 - $1) }.max() ?? 0)
-            worst = max(worst, scale > 0 ? difference / scale : difference)
-        }
-        return worst
+    /// How two weight files differ: the values that are not bit for bit equal, of how many, and
+    /// the largest of max|a − b| / max|a| over the tensors.
+    struct Difference: CustomStringConvertible {
+        var differing = 0, values = 0
+        var relative = 0.0
+        var description: String { "\(differing) of \(values) values differ, max relative difference \(relative)" }
     }
 
-    /// Two processes of 64 images per step compute the steps one process of 128 does (issue 18's
-    /// recipe: two epochs of 16 steps; every sum over the batch is taken in pieces that do not
-    /// depend on the split, see `BatchSums`). Negative control: another seed gives other weights.
+    func difference(_ a: String, _ b: String) throws -> Difference {
+        let (x, y) = (try SafeTensors.read(a), try SafeTensors.read(b))
+        XCTAssertEqual(x.tensors.map(\.name), y.tensors.map(\.name))
+        var result = Difference()
+        for (name, tensor) in x.tensors {
+            guard let other = y[name] else { continue }
+            result.values += tensor.count
+            result.differing += zip(tensor.scalars, other.scalars).filter { $0.bitPattern != $1.bitPattern }.count
+            let scale = Double(tensor.scalars.map(abs).max() ?? 0)
+            let largest = Double(zip(tensor.scalars, other.scalars).map { abs($0 - $1) }.max() ?? 0)
+            result.relative = max(result.relative, scale > 0 ? largest / scale : largest)
+        }
+        return result
+    }
+
+    /// The kernels' instruction set, for the messages: oneDNN's ceiling and OpenBLAS's core when set.
+    var isa: String {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = ["DNNL_MAX_CPU_ISA", "OPENBLAS_CORETYPE"].compactMap { key in
+            environment[key].flatMap { $0.isEmpty ? nil : "\(key)=\($0)" }
+        }
+        return settings.isEmpty ? "default ISA" : settings.joined(separator: " ")
+    }
+
+    /// Two processes of 64 images per step compute the steps one process of 128 does, bit for bit
+    /// (two epochs of 16 steps; every sum over the batch is taken in pieces that depend neither on
+    /// the split nor on the threads, see `BatchSums`). Negative control: another seed gives other
+    /// weights.
     func testTwoProcessesTrainAsOne() throws {
         let recipe = ["train", "--model", "lenet5", "--data", "fashion-mnist", "--subset", "2048", "--batch", "128", "--epochs", "2"]
-        let one = try CLITests.run(recipe + ["--seed", "1", "--out", path("one.safetensors")])
+        let one = try CLITests.run(recipe + ["--seed", "1", "--out", path("one.safetensors")], environment: ["ZOO_THREADS": "2"])
         XCTAssertEqual(one.status, 0, one.stderr)
         let two = try runUnderMPI(2, recipe + ["--seed", "1", "--out", path("two.safetensors")])
         XCTAssertEqual(two.status, 0, two.stderr)
         XCTAssertTrue(two.stdout.contains("data-parallel over 2 processes"), two.stdout)
         XCTAssertEqual(two.stdout.components(separatedBy: "wrote '").count - 1, 1, "only process 0 prints")
-        let difference = try relativeDifference(path("one.safetensors"), path("two.safetensors"))
-        print("lenet5, 2 epochs: 2 processes against 1: max relative difference \(difference)")
-        XCTAssertLessThan(difference, 1e-5)
+        XCTAssertFalse(two.stdout.contains("\r"), "a live progress line in a log that is not a terminal: \(two.stdout)")
+        let difference = try difference(path("one.safetensors"), path("two.safetensors"))
+        print("lenet5, 2 epochs, \(isa): 2 processes against 1: \(difference)")
+        XCTAssertEqual(difference.differing, 0, "\(difference)")
+        let oneThread = try CLITests.run(recipe + ["--seed", "1", "--out", path("one-thread.safetensors")], environment: ["ZOO_THREADS": "1"])
+        XCTAssertEqual(oneThread.status, 0, oneThread.stderr)
+        let threads = try self.difference(path("one.safetensors"), path("one-thread.safetensors"))
+        print("lenet5, 2 epochs, \(isa): 1 thread against 2: \(threads)")
+        XCTAssertEqual(threads.differing, 0, "\(threads)")
         let other = try CLITests.run(recipe + ["--seed", "2", "--out", path("other.safetensors")])
         XCTAssertEqual(other.status, 0, other.stderr)
-        XCTAssertGreaterThan(try relativeDifference(path("one.safetensors"), path("other.safetensors")), 1e-2)
+        XCTAssertGreaterThan(try self.difference(path("one.safetensors"), path("other.safetensors")).relative, 1e-2)
     }
 
-    /// ResNet-20 with synchronised batch norm: two processes train as one. Without it each
-    /// process normalises by its own 64 images, and the weights differ (the check can fail).
+    /// ResNet-20 with synchronised batch norm: two processes of one thread train as one process of
+    /// two threads, and as one process of one thread, bit for bit. Without synchronised batch norm
+    /// each process normalises by its own 64 images, and the weights differ (the check can fail).
     func testSynchronisedBatchNormTrainsAsOne() throws {
         let recipe = ["train", "--model", "resnet20", "--data", "fashion-mnist", "--subset", "2048", "--batch", "128", "--epochs", "2",
                       "--seed", "1"]
-        let one = try CLITests.run(recipe + ["--out", path("one.safetensors")])
+        let one = try CLITests.run(recipe + ["--out", path("one.safetensors")], environment: ["ZOO_THREADS": "2"])
         XCTAssertEqual(one.status, 0, one.stderr)
         let synchronised = try runUnderMPI(2, recipe + ["--sync-bn", "--out", path("sync.safetensors")])
         XCTAssertEqual(synchronised.status, 0, synchronised.stderr)
-        let difference = try relativeDifference(path("one.safetensors"), path("sync.safetensors"))
-        print("resnet20 --sync-bn, 2 epochs: 2 processes against 1: max relative difference \(difference)")
-        XCTAssertLessThan(difference, 1e-5)
+        let difference = try difference(path("one.safetensors"), path("sync.safetensors"))
+        print("resnet20 --sync-bn, 2 epochs, \(isa): 2 processes against 1: \(difference)")
+        XCTAssertEqual(difference.differing, 0, "\(difference)")
+        let oneThread = try CLITests.run(recipe + ["--out", path("one-thread.safetensors")], environment: ["ZOO_THREADS": "1"])
+        XCTAssertEqual(oneThread.status, 0, oneThread.stderr)
+        let threads = try self.difference(path("one.safetensors"), path("one-thread.safetensors"))
+        print("resnet20, 2 epochs, \(isa): 1 thread against 2: \(threads)")
+        XCTAssertEqual(threads.differing, 0, "\(threads)")
         let own = try runUnderMPI(2, recipe + ["--out", path("own.safetensors")])
         XCTAssertEqual(own.status, 0, own.stderr)
-        let ownDifference = try relativeDifference(path("one.safetensors"), path("own.safetensors"))
-        print("resnet20 without --sync-bn: max relative difference \(ownDifference)")
-        XCTAssertGreaterThan(ownDifference, 1e-2)
+        let ownDifference = try self.difference(path("one.safetensors"), path("own.safetensors"))
+        print("resnet20 without --sync-bn: \(ownDifference)")
+        XCTAssertGreaterThan(ownDifference.relative, 1e-2)
     }
 
     /// A process killed mid-run ends the job within seconds with one sentence and a non-zero

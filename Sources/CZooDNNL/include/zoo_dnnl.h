@@ -9,7 +9,14 @@
    the work and non-zero when it could not (library missing, shape not supported), in
    which case the caller computes the convolution itself. Tensors are plain NCHW and
    weights plain [O, I/groups, kH, kW] (PyTorch's layout); each call reorders into and out
-   of the blocked layouts oneDNN's kernels prefer when the primitive asks for them. */
+   of the blocked layouts oneDNN's kernels prefer when the primitive asks for them.
+
+   `piece` > 0 runs the batch in pieces of that many images (the last piece may have fewer),
+   each piece by a primitive made for one thread, the pieces spread over `threads` threads:
+   each image's result then depends neither on the number of threads nor on the rest of the
+   batch beyond its piece (oneDNN's kernels divide their work, and on some ISAs their sums,
+   by the threads they are made for). `piece` 0 runs the whole batch as one call made for
+   `threads` threads. */
 
 typedef struct {
     int batch, in_channels, height, width;
@@ -26,7 +33,7 @@ int zoo_dnnl_available(void);
    under that tag: their copy in the kernel's layout is kept until zoo_dnnl_forget(tag). */
 int zoo_dnnl_conv_forward(const zoo_conv_shape *shape, const float *src, const float *weights,
                           const float *bias, float *dst, int accumulate, int relu,
-                          unsigned long long weights_tag, int threads);
+                          unsigned long long weights_tag, int threads, int piece);
 
 /* 1 when zoo_dnnl_conv_forward adds an accumulate input well for this shape: on blocked
    layouts (spatial kernels). oneDNN's GEMM convolution (1×1, plain layout) applies a sum
@@ -38,13 +45,14 @@ void zoo_dnnl_forget(unsigned long long weights_tag);
 
 /* diff_src = the input gradient of the convolution for diff_dst. */
 int zoo_dnnl_conv_backward_data(const zoo_conv_shape *shape, const float *diff_dst,
-                                const float *weights, float *diff_src, int threads);
+                                const float *weights, float *diff_src, int threads, int piece);
 
-/* diff_weights = the weight gradient (overwritten). */
+/* diff_weights = the weight gradient (overwritten), one weight tensor per piece, one after
+   another: ⌈batch / piece⌉ of them (one with piece 0). */
 int zoo_dnnl_conv_backward_weights(const zoo_conv_shape *shape, const float *src,
-                                   const float *diff_dst, float *diff_weights, int threads);
+                                   const float *diff_dst, float *diff_weights, int threads, int piece);
 
-/* The name of the oneDNN implementation the last call on this shape used ("" if none). */
+/* The name of the oneDNN implementation the last call on this geometry (any batch) used ("" if none). */
 const char *zoo_dnnl_implementation(const zoo_conv_shape *shape, int kind);
 
 #endif
