@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "ZooTensor", targets: ["ZooTensor"]),
         .library(name: "ZooNN", targets: ["ZooNN"]),
         .library(name: "ZooWeights", targets: ["ZooWeights"]),
+        .library(name: "ZooFetch", targets: ["ZooFetch"]),
         .library(name: "ZooImage", targets: ["ZooImage"]),
         .library(name: "ZooData", targets: ["ZooData"]),
         .library(name: "ZooDraw", targets: ["ZooDraw"]),
@@ -45,6 +46,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        // Downloads (HTTP, HTTPS, file://) and SHA-256: libcurl and OpenSSL's libcrypto.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CZooMemory", path: "Sources/CZooMemory"),
         // oneDNN's convolutions (Debian: libdnnl-dev), opened with dlopen at first use.
         .target(name: "CZooDNNL", path: "Sources/CZooDNNL", linkerSettings: [.linkedLibrary("dl")]),
@@ -56,6 +60,7 @@ let package = Package(
         .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory", "CZooDNNL"], swiftSettings: swift5),
         .target(name: "ZooNN", dependencies: ["ZooTensor", "CZooDNNL"], swiftSettings: swift5),
         .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
+        .target(name: "ZooFetch", dependencies: ["ZooTensor", "CCurl", "CLibCrypto"], swiftSettings: swift5),
         .target(name: "ZooImage", dependencies: ["ZooTensor", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooData", dependencies: ["ZooTensor", "ZooImage", "CCodecs"], swiftSettings: swift5),
         .target(name: "ZooDraw", dependencies: ["ZooImage", "ZooTensor", "CCairo"], swiftSettings: swift5),
@@ -66,7 +71,7 @@ let package = Package(
                 path: "Models/Registry", swiftSettings: swift5),
         .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooData", "ZooDraw"], swiftSettings: swift5),
         .target(name: "ZooDistributed", dependencies: ["ZooTensor", "ZooTrain", "CZooMPI"], swiftSettings: swift5),
-        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw",
+        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooFetch", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw",
                                                 "ZooDistributed"],
                 swiftSettings: swift5),
         .executableTarget(name: "zoo", dependencies: [

@@ -9,7 +9,7 @@ Fixture mode (--out DIR), per model:
   1. The model exactly as Tools/make_parity_fixtures.py makes it for parity (its build_model and randomize,
      torch.manual_seed(seed), default seed 7), eval mode. DIR/<model>/weights.safetensors: the state_dict with
      the same metadata as parity's ({"format": "pt", "model": NAME, "seed": "S"}; no ConvZoo "architecture" key,
-     so ConvZoo turns googlenet's transform_input on, as build_model does).
+     so googlenet runs with transform_input off in ConvZoo, as build_model builds it).
   2. DIR/<model>/input.safetensors: "input" = randn [2, 3, 224, 224] from torch.Generator().manual_seed(seed),
      the second item shifted by -1 (so that two of the models pick different top-1 classes for the two items;
      with these random weights resnet18 and googlenet pick the same class for any input).

@@ -25,7 +25,8 @@ shapes found in the io file.
 
 References: torchvision.models (weights=None) for alexnet, vgg*, googlenet, resnet18..152,
 densenet121..201, resnext*, wide_resnet*, squeezenet1_0/1_1, mobilenet_v2, inception_v3 (googlenet and
-inception_v3 with transform_input on, as for torchvision's published weights); timm.create_model(pretrained=False) for resnetv2_* and
+inception_v3 as their builders make them without weights: transform_input off; io.safetensors also holds
+"output_transform_input_on", the same model's output with it on, as for the weights torchvision publishes); timm.create_model(pretrained=False) for resnetv2_* and
 seresnet* -- when timm cannot be imported (or with --reference-fallback) modules written here with timm's
 layout are used instead; the CIFAR nets and lenet5 are defined here (ConvZoo builds them the same way).
 The safetensors reader and writer are hand-written (no safetensors package needed).
@@ -594,15 +595,12 @@ def build_model(name, in_channels, hw, num_classes, force_fallback=False):
     global _fallback_announced
     if name in TORCHVISION:
         import torchvision.models as tvm
-        # googlenet and inception_v3 as torchvision builds them for its published weights: transform_input on
-        # (ConvZoo turns it on for a checkpoint without ConvZoo metadata), in channels 3 only; the auxiliary heads
-        # run in training only, so they are left out.
+        # googlenet and inception_v3 as their builders make them without weights (transform_input off, as for
+        # anybody's own checkpoint); the auxiliary heads run in training only, so they are left out.
         if name == "googlenet":
-            model = tvm.googlenet(weights=None, num_classes=num_classes, aux_logits=False, transform_input=in_channels == 3,
-                                  init_weights=True)
+            model = tvm.googlenet(weights=None, num_classes=num_classes, aux_logits=False, init_weights=True)
         elif name == "inception_v3":
-            model = tvm.inception_v3(weights=None, num_classes=num_classes, aux_logits=False, transform_input=in_channels == 3,
-                                     init_weights=True)
+            model = tvm.inception_v3(weights=None, num_classes=num_classes, aux_logits=False, init_weights=True)
         else:
             model = getattr(tvm, name)(weights=None, num_classes=num_classes)
         if in_channels != 3:
@@ -701,9 +699,11 @@ def make_fixtures(args):
     classes = args.classes or classes
     start = time.time()
     model = build_model(args.model, c, (h, w), classes, args.reference_fallback)
-    if args.model == "inception_v3":
-        # torchvision's N(0, 0.1²) initialisation (meant to be replaced by trained weights) grows the activations
-        # to ~1e12 over 94 convs; He-normal convs keep them near 1, so the comparison means something.
+    if args.model in ("inception_v3", "googlenet"):
+        # torchvision's initialisations are meant to be replaced by trained weights: Inception v3's N(0, 0.1²)
+        # grows the activations to ~1e12 over 94 convs, GoogLeNet's N(0, 0.01²) shrinks them until the output
+        # hardly depends on the input (transform_input on or off: 1.5e-8 apart). He-normal convs keep them near
+        # 1, so the comparison means something.
         with torch.no_grad():
             for m in model.modules():
                 if isinstance(m, nn.Conv2d):
@@ -713,16 +713,23 @@ def make_fixtures(args):
     x = torch.randn(args.batch, c, h, w)
     with torch.no_grad():
         y = model(x)
+    io = OrderedDict(input=x, output=y.float())
+    if hasattr(model, "transform_input") and c == 3:
+        # The same weights as a published file of Google's would run them: transform_input on.
+        model.transform_input = True
+        with torch.no_grad():
+            io["output_transform_input_on"] = model(x).float()
+        model.transform_input = False
     os.makedirs(args.out, exist_ok=True)
     wpath, iopath = os.path.join(args.out, "weights.safetensors"), os.path.join(args.out, "io.safetensors")
     meta = {"format": "pt", "model": args.model, "seed": str(args.seed)}
     write_safetensors(wpath, state, meta)
-    write_safetensors(iopath, OrderedDict(input=x, output=y.float()))
+    write_safetensors(iopath, io)
     back, back_meta = read_safetensors(wpath)
     same_state(state, back, wpath)
     if back_meta != meta:
         raise SystemExit(f"read-back of {wpath}: metadata {back_meta} != {meta}")
-    same_state(OrderedDict(input=x, output=y.float()), read_safetensors(iopath)[0], iopath)
+    same_state(io, read_safetensors(iopath)[0], iopath)
     if args.pth:
         p = os.path.join(args.out, "weights.pth")
         torch.save(state, p)

@@ -21,8 +21,8 @@ public struct ModelOptions {
     public var zeroInitResidual = false
     /// The auxiliary classifiers of GoogLeNet and Inception v3 (run in training only).
     public var auxiliaryHeads = false
-    /// Inception v3's `transform_input`: re-normalise an ImageNet-normalised input the way
-    /// Google's weights expect (see `ModelEntry.publishedWeightsTransformInput`).
+    /// GoogLeNet's and Inception v3's `transform_input`: re-normalise an ImageNet-normalised input
+    /// the way Google's weights expect (see `ModelEntry.takesTransformInput`).
     public var transformInput = false
 
     public init(classCount: Int, input: [Int], zeroInitResidual: Bool = false, auxiliaryHeads: Bool = false,
@@ -48,9 +48,9 @@ public struct ModelEntry {
     public let optionalModules: [String]
     /// Maps a key of an older checkpoint layout of the reference to its current key.
     public let renameKey: (String) -> String
-    /// Whether the weights the reference publishes expect `ModelOptions.transformInput`
-    /// (torchvision turns it on for Inception v3's pretrained weights).
-    public let publishedWeightsTransformInput: Bool
+    /// Whether the builder takes `ModelOptions.transformInput` (torchvision's GoogLeNet and
+    /// Inception v3; which weights need it is a fact of the weights, `PublishedWeights`).
+    public let takesTransformInput: Bool
     let builder: (ModelOptions) -> Module
     /// The module whose output Grad-CAM and feature embeddings look at by default: the last one
     /// before the global pooling (`layer4` in a ResNet, the last dense block in a DenseNet).
@@ -101,7 +101,7 @@ public enum ModelRegistry {
                       _ builder: @escaping (ModelOptions) -> Module) -> ModelEntry {
         ModelEntry(name: name, family: family, defaultInput: input, defaultClassCount: classes, weightsPreprocessing: preprocessing,
                    classifierPaths: classifier, optionalModules: optional, renameKey: renameKey,
-                   publishedWeightsTransformInput: transformInput, builder: builder, explainLayer: explain, inputRule: rule)
+                   takesTransformInput: transformInput, builder: builder, explainLayer: explain, inputRule: rule)
     }
 
     public static let entries: [ModelEntry] = {

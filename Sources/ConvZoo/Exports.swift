@@ -4,6 +4,7 @@
 @_exported import ZooData
 @_exported import ZooDistributed
 @_exported import ZooDraw
+@_exported import ZooFetch
 @_exported import ZooImage
 @_exported import ZooModels
 @_exported import ZooNN

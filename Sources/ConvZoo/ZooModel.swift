@@ -23,8 +23,11 @@ public final class ZooModel {
     /// Whether `preprocessing` came with the weights (or from training) rather than from the
     /// registry's defaults; training and evaluation then normalise with its mean and std.
     var preprocessingIsGiven: Bool
-    /// One line about the load to tell a user (a replaced classifier), or nil.
-    public let note: String?
+    /// Sentences about the load to tell a user: a replaced classifier, a copy of a published file
+    /// that was passed over, a download whose digest nobody published.
+    public let notes: [String]
+    /// The published file the weights came from (`PublishedWeights`), when they are one.
+    public let published: PublishedWeights?
     /// How `forward`, `classify` and `evaluate` run the network: through compiled inference
     /// plans, or eagerly when `usesInferencePlans` is off or no plan can be built.
     let inference: PlannedInference
@@ -35,9 +38,9 @@ public final class ZooModel {
     }
 
     init(entry: ModelEntry, module: Module, options: ModelOptions, metadata: [String: String], labels: LabelSet?,
-         preprocessing: Preprocessing?, note: String?) {
+         preprocessing: Preprocessing?, notes: [String], published: PublishedWeights? = nil) {
         (self.entry, self.module, self.options, self.metadata) = (entry, module, options, metadata)
-        (self.givenLabels, self.note) = (labels, note)
+        (self.givenLabels, self.notes, self.published) = (labels, notes, published)
         self.preprocessing = preprocessing ?? entry.preprocessing(for: options.input)
         preprocessingIsGiven = preprocessing != nil
         inference = PlannedInference(module)
@@ -130,13 +133,14 @@ public final class ZooModel {
     }
 
     /// The weight file's metadata for this model as it stands: architecture, class count,
-    /// input, preprocessing, and the labels when some were given.
+    /// input, preprocessing, the labels when some were given, and `transform_input` for the
+    /// models that have it (on or off: a file says what it used).
     public var weightMetadata: [String: String] {
         var metadata = [WeightFile.MetadataKey.architecture: name, WeightFile.MetadataKey.classCount: String(classCount),
                         WeightFile.MetadataKey.input: input.map(String.init).joined(separator: "x"),
                         WeightFile.MetadataKey.preprocessing: preprocessing.json]
         if let givenLabels { metadata[WeightFile.MetadataKey.labels] = givenLabels.json }
-        if options.transformInput { metadata[WeightFile.MetadataKey.transformInput] = "true" }
+        if entry.takesTransformInput { metadata[WeightFile.MetadataKey.transformInput] = options.transformInput ? "true" : "false" }
         return metadata
     }
 

@@ -43,6 +43,21 @@ public struct Preprocessing: Codable, Equatable {
                       std: Array(repeating: 1, count: input[0]), grayscale: input[0] == 1)
     }
 
+    enum CodingKeys: String, CodingKey { case resize, size, crop, interpolation, mean, std, grayscale }
+
+    /// Decodes the JSON form; `grayscale` and `interpolation` may be left out (false, bilinear),
+    /// as in the weights catalogue.
+    public init(from decoder: Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        resize = try values.decodeIfPresent(Int.self, forKey: .resize)
+        size = try values.decodeIfPresent([Int].self, forKey: .size)
+        crop = try values.decodeIfPresent(Int.self, forKey: .crop)
+        interpolation = try values.decodeIfPresent(String.self, forKey: .interpolation) ?? "bilinear"
+        mean = try values.decode([Float].self, forKey: .mean)
+        std = try values.decode([Float].self, forKey: .std)
+        grayscale = try values.decodeIfPresent(Bool.self, forKey: .grayscale) ?? false
+    }
+
     public var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

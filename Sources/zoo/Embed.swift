@@ -21,7 +21,8 @@ extension ZooCommand {
                 """)
 
         @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: "Weights: safetensors or a PyTorch .pth (default: the shipped model in Weights/).") var weights: String?
+        @Option(help: weightsOrShippedHelp) var weights: String?
+        @OptionGroup var transformInput: TransformInputOption
         @Option(help: "The module path to embed at (default: the model's last module before global pooling).") var layer: String?
         @Option(help: "The safetensors file to write.") var out: String
         @Option(help: "A data set to embed instead of files: fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR or DIR.")
@@ -48,8 +49,8 @@ extension ZooCommand {
         func run() throws {
             installErrorHandlers()
             checkDestination()
-            let (name, weightsPath) = givenOrShipped(model: model, weights: weights)
-            if let data { try embedDataSet(data, name: name, weightsPath: weightsPath) } else { try embedFiles(name: name, weightsPath: weightsPath) }
+            let (name, weights) = givenOrShipped(model: model, weights: weights)
+            if let data { try embedDataSet(data, name: name, weights: weights) } else { try embedFiles(name: name, weights: weights) }
         }
 
         /// Refuses a destination whose folder is missing or not writable before any work is done.
@@ -70,8 +71,8 @@ extension ZooCommand {
             return path
         }
 
-        func embedFiles(name: String, weightsPath: String) throws {
-            let loaded = loadModel(name, weights: weightsPath, classCount: nil)
+        func embedFiles(name: String, weights: WeightsSource) throws {
+            let loaded = loadModel(name, weights: weights, classCount: nil, transformInput: transformInput.setting)
             let path = layerPath(loaded)
             let start = Date()
             let files = collectImageFiles(images)
@@ -100,7 +101,7 @@ extension ZooCommand {
             }
             let total = files.paths.count + files.failures
             guard !embedded.isEmpty else { fail("none of the \(total) inputs could be embedded; '\(out)' was not written") }
-            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: weightsPath,
+            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: weights.description,
                             EmbeddingFile.files: jsonArray(embedded)]
             let file = SafeTensors(tensors: [(EmbeddingFile.embeddings, Tensor(shape: [embedded.count, width], scalars: vectors))],
                                    metadata: metadata)
@@ -112,16 +113,16 @@ extension ZooCommand {
             }
         }
 
-        func embedDataSet(_ data: String, name: String, weightsPath: String) throws {
+        func embedDataSet(_ data: String, name: String, weights: WeightsSource) throws {
             let sets = orFail { try Zoo.datasets(data, for: name, validationSplit: validationSplit, seed: seed) }
             for warning in sets.warnings { warn("skipped \(warning)") }
             var images = split == "train" ? sets.train : sets.test
             if let subset { images = images.randomSubset(subset, seed: seed) }
-            let loaded = loadModel(name, weights: weightsPath, classCount: nil, input: images.shape)
+            let loaded = loadModel(name, weights: weights, classCount: nil, input: images.shape, transformInput: transformInput.setting)
             let path = layerPath(loaded)
             let start = Date()
             let vectors = orFail { try loaded.embeddings(images, layer: path, batchSize: batch) }
-            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: weightsPath,
+            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: weights.description,
                             EmbeddingFile.data: images.name, EmbeddingFile.classes: jsonArray(images.classNames)]
             let labels = Tensor(shape: [images.count], scalars: images.labels.map(Float.init))
             let file = SafeTensors(tensors: [(EmbeddingFile.embeddings, vectors), (EmbeddingFile.labels, labels)], metadata: metadata)

@@ -6,7 +6,8 @@ extension ZooCommand {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Top-1/top-5 accuracy, loss and per-class accuracy on a test split.")
         @Option(help: "The model (default: the one the weight file names).") var model: String?
-        @Option(help: "Weights (safetensors or .pth).") var weights: String
+        @Option(help: weightsHelp) var weights: String
+        @OptionGroup var transformInput: TransformInputOption
         @Option(help: "fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR, or DIR (its validation split).") var data: String
         @Option(name: .customLong("val-split"), help: "Fraction of an image folder held out for validation.") var validationSplit = 0.2
         @Option(help: "The seed of an image folder's split.") var seed: UInt64 = 0
@@ -16,9 +17,10 @@ extension ZooCommand {
         func run() {
             installErrorHandlers()
             guard FileManager.default.isReadableFile(atPath: weights) else { fail("cannot read '\(weights)': no such file or not readable") }
-            let name = modelName(model, weights: weights)
+            let source = WeightsSource(weights)
+            let name = modelName(model, weights: source)
             let test = orFail { try Zoo.datasets(data, for: name, validationSplit: validationSplit, seed: seed).test }
-            let loaded = loadModel(name, weights: weights, classCount: nil, input: test.shape)
+            let loaded = loadModel(name, weights: source, classCount: nil, input: test.shape, transformInput: transformInput.setting)
             if loaded.classCount != test.classCount { fail("'\(weights)' has \(loaded.classCount) classes, but '\(data)' has \(test.classCount)") }
             loaded.usesInferencePlans = !eager
             let result = orFail { try loaded.evaluate(test) }

@@ -15,7 +15,8 @@ extension ZooCommand {
                 """)
 
         @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: "Weights: safetensors or a PyTorch .pth (default: the shipped model in Weights/).") var weights: String?
+        @Option(help: weightsOrShippedHelp) var weights: String?
+        @OptionGroup var transformInput: TransformInputOption
         @Option(name: .customLong("class"), help: "Explain this class index (default: each image's top-1).") var classIndex: Int?
         @Option(help: "Explain each image's K most probable classes.") var top: Int?
         @Option(help: "The module path to explain (default: the model's last one before global pooling; 'zoo summary' lists the paths).")
@@ -39,7 +40,7 @@ extension ZooCommand {
             installErrorHandlers()
             let given = givenOrShipped(model: model, weights: weights)
             if let input { return explainTensor(input, given) }
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil)
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, transformInput: transformInput.setting)
             if let classIndex, classIndex >= loaded.classCount {
                 fail("--class \(classIndex) is out of range: \(loaded.name) has classes 0 to \(loaded.classCount - 1)")
             }
@@ -87,13 +88,13 @@ extension ZooCommand {
         }
 
         /// `--input`: the maps of a preprocessed batch into one safetensors file.
-        func explainTensor(_ input: String, _ given: (model: String, weights: String)) {
+        func explainTensor(_ input: String, _ given: (model: String, weights: WeightsSource)) {
             let file = orFail { try SafeTensors.read(input) }
             guard let x = file["input"] else { fail("'\(input)' has no tensor named 'input'") }
             guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {
                 fail("the tensor 'input' of '\(input)' must be [N, C, H, W] with no empty dimension, not \(x.shape)")
             }
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, input: Array(x.shape.dropFirst()))
+            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, input: Array(x.shape.dropFirst()), transformInput: transformInput.setting)
             let classes = classIndex.map { [Int](repeating: $0, count: x.shape[0]) }
             let map = orFail { try loaded.gradCAM(x, layer: layer, classes: classes) }
             orFail {

@@ -26,7 +26,8 @@ extension ZooCommand {
     struct Finetune: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Fine-tune pretrained weights on new classes: a new head first, then optionally everything.")
         @Option(help: "The model (see 'zoo list').") var model: String
-        @Option(help: "Pretrained weights (safetensors or .pth).") var weights: String
+        @Option(help: weightsHelp) var weights: String
+        @OptionGroup var transformInput: TransformInputOption
         @Option(name: .customLong("num-classes"), help: "Classes of the new head.") var classCount: Int
         @Option(help: "backbone (train the head only at first) or none.") var freeze = "backbone"
         @Option(name: .customLong("unfreeze-after"), help: "Epochs after which the backbone trains too.") var unfreezeAfter: Int?
@@ -41,7 +42,8 @@ extension ZooCommand {
             let (train, test) = recipe.datasets(for: entry.name)
             if train.classCount != classCount { fail("--num-classes is \(classCount), but '\(recipe.data)' has \(train.classCount) classes") }
             GlobalRandom.seed(recipe.seed)
-            let network = loadModel(entry.name, weights: weights, classCount: classCount, input: train.shape)
+            let network = loadModel(entry.name, weights: WeightsSource(weights), classCount: classCount, input: train.shape,
+                                    transformInput: transformInput.setting)
             var options = recipe.fitOptions(imageSide: train.shape[1], group: group)
             options.freezeBackbone = freeze == "backbone"
             options.unfreezeAfter = unfreezeAfter

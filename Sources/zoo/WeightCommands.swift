@@ -1,28 +1,68 @@
 import ArgumentParser
 import ConvZoo
 
-/// `Zoo.load`, reporting a replaced classifier on stderr and any failure as one sentence.
-func loadModel(_ name: String, weights: String, classCount: Int?, input: [Int]? = nil) -> ZooModel {
+/// The help of `--weights` where it is required.
+let weightsHelp = ArgumentHelp("Weights: a safetensors file or a PyTorch .pth, an http(s):// or file:// URL of one, or a tag of the model's published weights (DEFAULT, IMAGENET1K_V1, …; see 'zoo weights MODEL'), downloaded once into the weights cache.")
+/// The help of `--weights` where the shipped model is the default.
+let weightsOrShippedHelp = ArgumentHelp("Weights: a safetensors file or a PyTorch .pth, an http(s):// or file:// URL of one, or a tag of the model's published weights (DEFAULT, IMAGENET1K_V1, …; see 'zoo weights MODEL'). Default: the shipped model in Weights/.")
+
+/// `--transform-input on|off`, for the commands that load weights.
+struct TransformInputOption: ParsableArguments {
+    @Option(name: .customLong("transform-input"),
+            help: "googlenet and inception_v3: re-normalise the input as Google's weights expect (on) or not (off). Default: what the weight file records; for a published file (known by its SHA-256) what its publisher set; otherwise off.")
+    var value: String?
+
+    /// The switch, or nil when not given.
+    var setting: Bool? {
+        guard let value else { return nil }
+        switch value.lowercased() {
+        case "on", "true", "yes": return true
+        case "off", "false", "no": return false
+        default: fail("--transform-input must be on or off, not '\(value)'")
+        }
+    }
+}
+
+/// `Zoo.load`, reporting its notes (a replaced classifier, a passed-over copy) on stderr and any
+/// failure as one sentence.
+func loadModel(_ name: String, weights: WeightsSource, classCount: Int?, input: [Int]? = nil,
+               transformInput: Bool? = nil) -> ZooModel {
     if let classCount, classCount < 1 { fail("--num-classes must be at least 1, got \(classCount)") }
-    let model = orFail { try Zoo.load(name, weights: weights, classes: classCount, input: input) }
-    if let note = model.note { warn(note) }
+    let model = orFail { try Zoo.load(name, weights: weights, classes: classCount, input: input, transformInput: transformInput) }
+    for note in model.notes { warn(note) }
     return model
 }
 
-/// The model a weight file names in its metadata, unless `--model` names one.
-func modelName(_ model: String?, weights: String) -> String {
-    if let model { return model }
-    let file = orFail { try WeightFile.read(weights) }
-    guard let name = file.metadata[WeightFile.MetadataKey.architecture] else { fail("'\(weights)' does not name its architecture; pass --model") }
-    return name
+/// The model of `--weights` when no `--model` names one: the one a weight file names in its
+/// metadata, or the catalogue's model for a published URL.
+func modelName(_ model: String?, weights: WeightsSource) -> String {
+    if let model { return lookUp(model).name }
+    switch weights.kind {
+    case .tag(let tag):
+        fail("--weights \(tag) is a tag of a model's published weights (a file needs a '/' or an extension such as .pth); pass --model too")
+    case .url(let url):
+        if let published = orFail({ try PublishedWeights.catalog() }).first(where: { $0.url == url }) { return published.model }
+        let fetched = orFail { try Zoo.cache.fetch(RemoteFile(url: url, sha256: RemoteFile.torchHubPrefix(of: url)),
+                                                   progress: TerminalProgress.bar(url)) }
+        return architecture(of: fetched.path, named: url)
+    case .file(let path):
+        return architecture(of: path, named: path)
+    }
 }
 
-/// The model and weight file a command was given: `--weights`, else the shipped weights of
-/// `--model` (or the default shipped model); the model is `--model`, else the one the file names.
-func givenOrShipped(model: String?, weights: String?) -> (model: String, weights: String) {
+private func architecture(of path: String, named name: String) -> String {
+    let file = orFail { try WeightFile.read(path) }
+    guard let architecture = file.metadata[WeightFile.MetadataKey.architecture] else { fail("'\(name)' does not name its architecture; pass --model") }
+    return architecture
+}
+
+/// The model and weights a command was given: `--weights` (a file, a URL or a tag), else the
+/// shipped weights of `--model` (or the default shipped model); the model is `--model`, else the
+/// one the weights name.
+func givenOrShipped(model: String?, weights: String?) -> (model: String, weights: WeightsSource) {
     if let model { _ = lookUp(model) }
-    let path = weights ?? orFail { try Zoo.shippedWeights(for: model) }
-    return (modelName(model, weights: path), path)
+    let source = weights.map { WeightsSource($0) } ?? .file(orFail { try Zoo.shippedWeights(for: model) })
+    return (modelName(model, weights: source), source)
 }
 
 extension ZooCommand {
@@ -30,15 +70,16 @@ extension ZooCommand {
         static let configuration = CommandConfiguration(
             abstract: "Convert a PyTorch checkpoint (.pth) or weight file to safetensors with ConvZoo metadata.")
 
-        @Argument(help: "A .pth checkpoint (torch.save of a state_dict) or a safetensors file.") var source: String
+        @Argument(help: "A .pth checkpoint (torch.save of a state_dict) or a safetensors file, a URL of one, or a tag of the model's published weights (DEFAULT, IMAGENET1K_V1; see 'zoo weights').") var source: String
         @Argument(help: "The safetensors file to write.") var destination: String
         @Option(help: "The model the weights belong to (see 'zoo list').") var model: String
         @Option(name: .customLong("num-classes"), help: "Replace the classifier with a new head of N classes.") var classCount: Int?
         @Option(help: "A text file of class names, one per line, in class-index order, to store with the weights.") var labels: String?
+        @OptionGroup var transformInput: TransformInputOption
 
         func run() {
             installErrorHandlers()
-            let loaded = loadModel(model, weights: source, classCount: classCount)
+            let loaded = loadModel(model, weights: WeightsSource(source), classCount: classCount, transformInput: transformInput.setting)
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
             orFail { try loaded.save(destination) }
         }
@@ -49,11 +90,12 @@ extension ZooCommand {
             abstract: "Run a model in eval mode on the tensor 'input' of a safetensors file; write 'output'.")
 
         @Option(help: "The model (see 'zoo list').") var model: String
-        @Option(help: "Weights: safetensors or a PyTorch .pth checkpoint.") var weights: String
+        @Option(help: weightsHelp) var weights: String
         @Option(help: "A safetensors file with a float32 tensor 'input' of shape [N, C, H, W].") var input: String
         @Option(help: "The safetensors file to write, with the tensor 'output'.") var output: String
         @Option(name: .customLong("num-classes"), help: "Replace the classifier with a new head of N classes.") var classCount: Int?
         @Flag(help: "Run the network eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
+        @OptionGroup var transformInput: TransformInputOption
 
         func run() {
             installErrorHandlers()
@@ -62,7 +104,8 @@ extension ZooCommand {
             guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {
                 fail("the tensor 'input' of '\(input)' must be [N, C, H, W] with no empty dimension, not \(x.shape)")
             }
-            let loaded = loadModel(model, weights: weights, classCount: classCount, input: Array(x.shape.dropFirst()))
+            let loaded = loadModel(model, weights: WeightsSource(weights), classCount: classCount, input: Array(x.shape.dropFirst()),
+                                   transformInput: transformInput.setting)
             loaded.usesInferencePlans = !eager
             let y = orFail { try loaded.forward(x) }
             orFail { try SafeTensors(tensors: [("output", y)]).write(to: output) }

@@ -9,7 +9,8 @@ struct ZooCommand: ParsableCommand {
         commandName: "zoo",
         abstract: "ConvZoo: the classic convolutional networks, on the CPU.",
         subcommands: [List.self, Summary.self, Convert.self, Forward.self, Classify.self, Train.self, Finetune.self, Eval.self,
-                      Bench.self, Experiment.self, Explain.self, Features.self, Filters.self, Embed.self, Probe.self])
+                      Bench.self, Experiment.self, Explain.self, Features.self, Filters.self, Embed.self, Probe.self, Weights.self,
+                      Fetch.self])
 }
 
 /// Prints one line to stderr.

@@ -102,7 +102,7 @@ final class FrontDoorTests: XCTestCase {
         GlobalRandom.seed(1)
         let model = try Zoo.load("resnet20", weights: resnet20, classes: 3)
         XCTAssertEqual(model.classCount, 3)
-        XCTAssertTrue(model.note?.contains("replaced the 10-class classifier") ?? false, model.note ?? "no note")
+        XCTAssertTrue(model.notes.contains { $0.contains("replaced the 10-class classifier") }, "\(model.notes)")
         XCTAssertEqual(model.labels.names, ["class 0", "class 1", "class 2"])
         XCTAssertNil(model.weightMetadata["labels"], "no names were given")
         XCTAssertEqual(sentence { try model.setLabels(LabelSet(["a", "b"])) }, "2 class names were given, but the model has 3 classes")

@@ -71,5 +71,40 @@ final class ParityTests: XCTestCase {
         if rerun.status == 0 {
             XCTAssertEqual(try SafeTensors.read(savedOut)["output"], outputs["weights.safetensors"], "\(model): ConvZoo's file gives other outputs")
         }
+        if let on = io["output_transform_input_on"] { try checkTransformInput(model, in: folder, off: expected, on: on) }
+    }
+
+    /// GoogLeNet and Inception v3: a checkpoint without ConvZoo metadata runs with transform_input
+    /// off (checked above, as its builder without weights makes it); the same file registered as a
+    /// published file with transform_input on (ZOO_CATALOG, known by its SHA-256) runs with it on;
+    /// `--transform-input` overrides both; `zoo convert` records what it used.
+    private func checkTransformInput(_ model: String, in folder: String, off: Tensor, on: Tensor) throws {
+        let bound = 1e-4 * max(1, max(off.maxAbs, on.maxAbs))
+        func worst(_ a: Tensor, _ b: Tensor) -> Float { zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? .infinity }
+        XCTAssertGreaterThan(worst(off, on), 100 * bound, "\(model): the two settings must give different outputs for the check to mean something")
+        let weights = "\(folder)/weights.pth"
+        let catalog = "\(folder)/catalog.json", cache = "\(folder)/cache"
+        let entry: [String: Any] = ["model": model, "tag": "registered", "url": "file:///nowhere/\(model)-published.pth",
+                                    "sha256": try SHA256.hex(ofFile: weights), "transform_input": true]
+        try JSONSerialization.data(withJSONObject: [entry]).write(to: URL(fileURLWithPath: catalog))
+        let registered = ["ZOO_CATALOG": catalog, "ZOO_CACHE": cache]
+        for (flags, environment, want, what) in [([String](), registered, on, "registered as published, on"),
+                                                 (["--transform-input", "off"], registered, off, "registered, --transform-input off"),
+                                                 (["--transform-input", "on"], [:], on, "not registered, --transform-input on")] {
+            let out = "\(folder)/out-transform.safetensors"
+            let result = try CLITests.run(["forward", "--model", model, "--weights", weights, "--input", "\(folder)/io.safetensors",
+                                           "--output", out] + flags, environment: environment)
+            XCTAssertEqual(result.status, 0, "\(model), \(what): \(result.stderr)")
+            guard result.status == 0 else { continue }
+            let y = try XCTUnwrap(try SafeTensors.read(out)["output"])
+            XCTAssertLessThanOrEqual(worst(y, want), bound, "\(model), \(what)")
+            print("parity \(model) transform_input, \(what): max |Δ| = \(worst(y, want))")
+        }
+        let saved = "\(folder)/convzoo-published.safetensors"
+        let converted = try CLITests.run(["convert", weights, saved, "--model", model], environment: registered)
+        XCTAssertEqual(converted.status, 0, "\(model) convert: \(converted.stderr)")
+        XCTAssertEqual(try SafeTensors.read(saved).metadata[WeightFile.MetadataKey.transformInput], "true", "\(model): convert records transform_input")
+        XCTAssertEqual(try SafeTensors.read("\(folder)/convzoo.safetensors").metadata[WeightFile.MetadataKey.transformInput], "false",
+                       "\(model): convert records transform_input off for an unregistered file")
     }
 }
