@@ -25,8 +25,10 @@ extension Zoo {
     }
 
     /// Downloads the published file into the cache unless a verified copy is on this machine.
-    /// - Parameter progress: called as bytes arrive; without it a line is drawn on stderr when it is
-    ///   a terminal (`{ _ in }` draws nothing).
+    /// - Parameters:
+    ///   - weights: the catalogue entry (`weights(for:)`).
+    ///   - progress: called as bytes arrive; without it a line is drawn on stderr when it is a
+    ///     terminal (`{ _ in }` draws nothing).
     public static func fetch(_ weights: PublishedWeights, progress: ((FetchProgress) -> Void)? = nil) throws -> CachedFile {
         let file = remoteFile(weights)
         return try cache.fetch(file, progress: progress ?? TerminalProgress.bar(file.fileName))

@@ -61,7 +61,7 @@ public enum Zoo {
         }
         // A file of ConvZoo's says what it is; a published one is known by its SHA-256.
         let ownFile = file.metadata[WeightFile.MetadataKey.architecture] != nil
-        let published = ownFile ? nil : try resolved.published ?? publishedFile(at: path, for: entry)
+        let published = try resolved.published ?? (ownFile ? nil : publishedFile(at: path, for: entry))
         let stored = file.metadata[WeightFile.MetadataKey.classCount].flatMap(Int.init)
         let classCount = classes ?? stored ?? entry.defaultClassCount
         let storedInput = file.metadata[WeightFile.MetadataKey.input].flatMap { try? parseInputShape($0) }

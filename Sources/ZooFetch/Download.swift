@@ -10,6 +10,8 @@ public struct FetchProgress {
     /// Bytes received by this download (not counting what was resumed).
     public var received: Int64
     public var seconds: Double
+    /// Set on the last call of a download, whether it succeeded or not.
+    public var finished = false
 }
 
 /// One URL into one file through libcurl (HTTP, HTTPS, file://): appended to what the file
@@ -34,6 +36,7 @@ struct Download {
         guard Download.initialised else { throw Failure(reason: "libcurl could not be initialised") }
         var attempt = 0
         let start = Date()
+        defer { progress?(FetchProgress(bytes: Download.size(of: destination), total: nil, received: 0, seconds: 0, finished: true)) }
         while true {
             let already = Download.size(of: destination)
             let transfer = Transfer(destination: destination, offset: already, start: start, progress: progress)
@@ -120,10 +123,7 @@ private final class Transfer {
         }
         var status = 0
         zoo_curl_get_long(curl, CURLINFO_RESPONSE_CODE, &status)
-        if code == CURLE_OK {
-            report(total: 0, now: received, final: true)
-            return .done
-        }
+        if code == CURLE_OK { return .done }
         if let writeError { throw ZooError("cannot write '\(destination)': \(writeError)") }
         let detail = String(cString: errorText).trimmingCharacters(in: .whitespacesAndNewlines)
         switch code {
@@ -167,9 +167,9 @@ private final class Transfer {
         if isDigest && name == "etag" && publishedDigest == nil { publishedDigest = value }
     }
 
-    func report(total: Int64, now: Int64, final: Bool = false) {
+    func report(total: Int64, now: Int64) {
         let time = Date()
-        guard final || time.timeIntervalSince(lastReport) >= 0.1 else { return }
+        guard time.timeIntervalSince(lastReport) >= 0.1 else { return }
         lastReport = time
         progress?(FetchProgress(bytes: offset + received, total: total > 0 ? offset + total : nil, received: received,
                                 seconds: time.timeIntervalSince(start)))

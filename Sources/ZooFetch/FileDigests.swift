@@ -37,7 +37,7 @@ struct FileDigests {
         // Files that are gone or changed are forgotten.
         records = records.filter { entry in Self.stamp(entry.key).map { $0.size == entry.value.size && $0.modified == entry.value.modified } ?? false }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         if let data = try? encoder.encode(records) { try? AtomicFile.write(data, to: recordPath) }
     }
 

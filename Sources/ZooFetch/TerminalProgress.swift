@@ -8,6 +8,10 @@ public enum TerminalProgress {
     public static func bar(_ name: String) -> ((FetchProgress) -> Void)? {
         guard isatty(2) != 0 else { return nil }
         return { p in
+            if p.finished {
+                FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+                return
+            }
             var line = "\r\u{1B}[2K" + name + "  " + megabytes(p.bytes)
             if let total = p.total {
                 line += " / " + megabytes(total) + String(format: "  %3.0f%%", 100 * Double(p.bytes) / Double(max(total, 1)))
@@ -15,7 +19,6 @@ public enum TerminalProgress {
             let rate = p.seconds > 0 ? Double(p.received) / p.seconds : 0
             if rate > 0 { line += "  " + megabytes(Int64(rate)) + "/s" }
             if let total = p.total, rate > 0 { line += String(format: "  ETA %.0f s", Double(total - p.bytes) / rate) }
-            if let total = p.total, p.bytes >= total { line = "\r\u{1B}[2K" }
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

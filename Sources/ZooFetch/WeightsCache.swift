@@ -150,6 +150,10 @@ public struct WeightsCache {
     /// - Throws: one sentence naming the URL and the cache path: offline, a failed download, a
     ///   digest that is not the published one (nothing is kept then), an unwritable cache.
     public func fetch(_ file: RemoteFile, progress: ((FetchProgress) -> Void)? = nil) throws -> CachedFile {
+        guard let parsed = URL(string: file.url), let scheme = parsed.scheme?.lowercased(), ["http", "https", "file"].contains(scheme),
+              scheme == "file" || parsed.host != nil else {
+            throw ZooError("'\(file.url)' is not an http://, https:// or file:// URL")
+        }
         let found = try search(file)
         if let copy = found.copy { return copy }
         var notes = found.notes

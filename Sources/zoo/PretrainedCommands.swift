@@ -43,6 +43,11 @@ extension ZooCommand {
         func jsonObject(_ row: PublishedWeightsRow) -> [String: Any] {
             let encoder = JSONEncoder()
             var object = (try? JSONSerialization.jsonObject(with: encoder.encode(row.weights))) as? [String: Any] ?? [:]
+            // Every field on every line: what the catalogue does not know is null.
+            for key in ["reference", "bytes", "top1", "top5", "classes", "labels", "preprocessing", "license", "paper", "recipe", "note"]
+            where object[key] == nil {
+                object[key] = NSNull()
+            }
             object["size_bytes"] = row.bytes
             object["parameters"] = row.parameters
             object["depth"] = row.depth ?? NSNull()

@@ -4,7 +4,7 @@ import ConvZoo
 /// The help of `--weights` where it is required.
 let weightsHelp = ArgumentHelp("Weights: a safetensors file or a PyTorch .pth, an http(s):// or file:// URL of one, or a tag of the model's published weights (DEFAULT, IMAGENET1K_V1, …; see 'zoo weights MODEL'), downloaded once into the weights cache.")
 /// The help of `--weights` where the shipped model is the default.
-let weightsOrShippedHelp = ArgumentHelp("Weights: a safetensors file or a PyTorch .pth, an http(s):// or file:// URL of one, or a tag of the model's published weights (DEFAULT, IMAGENET1K_V1, …; see 'zoo weights MODEL'). Default: the shipped model in Weights/.")
+let weightsOrShippedHelp = ArgumentHelp("Weights: a safetensors file or a PyTorch .pth, an http(s):// or file:// URL of one, or a tag of the model's published weights (DEFAULT, IMAGENET1K_V1, …; see 'zoo weights MODEL'). Default: the shipped model in Weights/, else the model's DEFAULT published weights.")
 
 /// `--transform-input on|off`, for the commands that load weights.
 struct TransformInputOption: ParsableArguments {
@@ -57,11 +57,16 @@ private func architecture(of path: String, named name: String) -> String {
 }
 
 /// The model and weights a command was given: `--weights` (a file, a URL or a tag), else the
-/// shipped weights of `--model` (or the default shipped model); the model is `--model`, else the
-/// one the weights name.
+/// shipped weights of `--model` (or the default shipped model), else `--model`'s default published
+/// weights (as Keras' `weights="imagenet"`); the model is `--model`, else the one the weights name.
 func givenOrShipped(model: String?, weights: String?) -> (model: String, weights: WeightsSource) {
     if let model { _ = lookUp(model) }
-    let source = weights.map { WeightsSource($0) } ?? .file(orFail { try Zoo.shippedWeights(for: model) })
+    let source = weights.map { WeightsSource($0) } ?? {
+        do { return .file(try Zoo.shippedWeights(for: model)) } catch {
+            guard let model, !(orFail { try Zoo.weights(for: model) }).isEmpty else { fail("\(error)") }
+            return .pretrained
+        }
+    }()
     return (modelName(model, weights: source), source)
 }
 

@@ -32,19 +32,26 @@ final class ClassifyTests: XCTestCase {
         }
     }
 
-    /// Without --weights, the shipped weights of the named model are used; a model with none
-    /// shipped is refused in one sentence that says how to give weights.
+    /// Without --weights, the shipped weights of the named model are used, else its default
+    /// published weights (here offline: the sentence says which file to put where); a model with
+    /// neither is refused in one sentence that says how to give weights.
     func testWithoutWeightsTheShippedOnesOfThatModelServe() throws {
         let sample = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Weights/samples/bag.png").path
         let lenet5 = try CLITests.run(["classify", "--model", "lenet5", "--top", "1", sample])
         XCTAssertEqual(lenet5.status, 0, lenet5.stderr)
         XCTAssertTrue(lenet5.stdout.contains("  1  Bag "), lenet5.stdout)
-        let resnet18 = try CLITests.run(["classify", "--model", "resnet18", sample])
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-offline-\(UUID().uuidString)").path
+        let resnet18 = try CLITests.run(["classify", "--model", "resnet18", sample],
+                                        environment: ["ZOO_OFFLINE": "1", "ZOO_CACHE": cache, "TORCH_HOME": cache, "HF_HOME": cache])
         XCTAssertNotEqual(resnet18.status, 0)
-        XCTAssertTrue(resnet18.stderr.hasPrefix("zoo: no weights for resnet18 are shipped here"), resnet18.stderr)
-        XCTAssertTrue(resnet18.stderr.contains("pass --weights FILE"), resnet18.stderr)
-        XCTAssertFalse(resnet18.stderr.contains("holds resnet20 weights"), resnet18.stderr)
-        XCTAssertEqual(resnet18.stderr.split(separator: "\n").count, 1, resnet18.stderr)
+        XCTAssertEqual(resnet18.stderr, "zoo: ZOO_OFFLINE is set and resnet18-f37072fd.pth is not on this machine: put the file from "
+                       + "https://download.pytorch.org/models/resnet18-f37072fd.pth at '\(cache)/resnet18-f37072fd.pth'\n")
+        let plain20 = try CLITests.run(["classify", "--model", "plain20", sample])
+        XCTAssertNotEqual(plain20.status, 0)
+        XCTAssertTrue(plain20.stderr.hasPrefix("zoo: no weights for plain20 are shipped here"), plain20.stderr)
+        XCTAssertTrue(plain20.stderr.contains("pass --weights FILE"), plain20.stderr)
+        XCTAssertFalse(plain20.stderr.contains("holds resnet20 weights"), plain20.stderr)
+        XCTAssertEqual(plain20.stderr.split(separator: "\n").count, 1, plain20.stderr)
     }
 
     func testOneBadFileDoesNotStopTheOthers() throws {

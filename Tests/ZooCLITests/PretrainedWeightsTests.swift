@@ -132,6 +132,19 @@ final class PretrainedWeightsTests: XCTestCase {
         XCTAssertEqual(server.requests().count, 1, "only the 404")
     }
 
+    /// A full disk (the download written into /dev/full) is one sentence, and nothing is left under
+    /// the final name.
+    func testAFullDiskIsOneSentence() throws {
+        let server = try startServer()
+        try FileManager.default.createDirectory(atPath: path("cache"), withIntermediateDirectories: true)
+        let partial = path("cache/" + Self.fileName + ".partial")
+        try FileManager.default.createSymbolicLink(atPath: partial, withDestinationPath: "/dev/full")
+        let result = try CLITests.run(["fetch", "resnet20:test"], environment: try environment(url: server.url("models/" + Self.fileName)))
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "zoo: cannot write '\(partial)': No space left on device\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("cache/" + Self.fileName)))
+    }
+
     func testFilesInTorchsAndHuggingFacesCachesAreUsedWithoutARequest() throws {
         let server = try startServer()
         try FileManager.default.createDirectory(atPath: path("torch/hub/checkpoints"), withIntermediateDirectories: true)
@@ -182,6 +195,42 @@ final class PretrainedWeightsTests: XCTestCase {
                                        environment: env.merging(["ZOO_WEIGHTS_MIRROR": "file://" + path("nowhere"), "ZOO_CACHE": path("cache2")]) { $1 })
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.hasPrefix("zoo: could not download file://\(path("nowhere"))/models/\(Self.fileName)"), missing.stderr)
+    }
+
+    /// The lecture notes' table: depths counted on the models equal the numbers in their names.
+    func testTheWeightsTableCountsDepthFromTheModels() throws {
+        let names = ["resnet18", "resnet50", "resnet152", "vgg11", "vgg16", "vgg19", "densenet121", "densenet201"]
+        let result = try CLITests.run(["weights", "--json"] + names, environment: try environment(url: "https://unused.example.org/x.pth"))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try result.stdout.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        for name in names {
+            let row = try XCTUnwrap(rows.first { $0["model"] as? String == name && $0["default"] as? Bool == true }, name)
+            XCTAssertEqual(row["depth"] as? Int, Int(name.drop { !$0.isNumber }), name)
+            XCTAssertNotNil(row["macs"] as? Int, name)
+            XCTAssertTrue(row["url"] as? String != nil && row["cached"] is NSNull, name)
+        }
+        let table = try CLITests.run(["weights", "resnet50"], environment: try environment(url: "https://unused.example.org/x.pth"))
+        XCTAssertEqual(table.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(8).joined(separator: " ") }, [
+            "model tag size MB top-1 top-5 parameters depth",
+            "resnet50 IMAGENET1K_V2 * 102.4 80.86 95.43 25,557,032 50",
+            "resnet50 IMAGENET1K_V1 102.4 76.13 92.86 25,557,032 50 4.09",
+        ])
+        let none = try CLITests.run(["weights", "plain20"])
+        XCTAssertEqual(none.stderr, "zoo: no pretrained weights are published for plain20 in the catalogue\n")
+    }
+
+    func testFetchAllOfAFamily() throws {
+        let lenet = Self.repository.appendingPathComponent("Weights/lenet5-fashion-mnist.safetensors").path
+        let entry: [String: Any] = ["model": "lenet5", "tag": "fashion", "url": "file://" + lenet, "sha256": try SHA256.hex(ofFile: lenet)]
+        try JSONSerialization.data(withJSONObject: [entry]).write(to: URL(fileURLWithPath: path("catalog.json")))
+        let env = ["ZOO_CATALOG": path("catalog.json"), "ZOO_CACHE": path("cache")]
+        let result = try CLITests.run(["fetch", "--all", "--family", "LeNet"], environment: env)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, path("cache/lenet5-fashion-mnist.safetensors") + "\n")
+        let unknown = try CLITests.run(["fetch", "--all", "--family", "Lenet"], environment: env)
+        XCTAssertTrue(unknown.stderr.hasPrefix("zoo: unknown family 'Lenet'; the families are AlexNet, DenseNet"), unknown.stderr)
+        let nothing = try CLITests.run(["fetch"], environment: env)
+        XCTAssertEqual(nothing.stderr, "zoo: name the weights to fetch (MODEL or MODEL:TAG), or pass --all\n")
     }
 
     func testAURLWithATorchHubNameChecksItsPrefix() throws {
