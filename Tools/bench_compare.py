@@ -25,14 +25,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INFERENCE_MODELS = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "densenet121"]
 CASES = ([f"{m}-infer-b1" for m in INFERENCE_MODELS] + [f"{m}-infer-b16" for m in INFERENCE_MODELS]
          + ["resnet20-train-b128", "resnet18-train-b16", "lenet5-epoch-b64"])
-# Issue 15's models (`--cases zoo15`), each at its own input size.
-ZOO15_MODELS = ["squeezenet1_0", "squeezenet1_1", "mobilenet_v1", "mobilenet_v2", "nasnetamobile", "inception_v3",
+# The models beyond the classic six (`--cases more-models`), each at its own input size.
+MORE_MODELS = ["squeezenet1_0", "squeezenet1_1", "mobilenet_v1", "mobilenet_v2", "nasnetamobile", "inception_v3",
                 "xception", "resnext50_32x4d", "wide_resnet50_2", "inception_resnet_v2", "resnext101_32x8d",
                 "wide_resnet101_2", "nasnetalarge"]
-ZOO15 = [f"{m}-infer-b1" for m in ZOO15_MODELS] + [f"{m}-infer-b16" for m in ZOO15_MODELS]
-# Issue 16's cases (`--cases plan16`): the first six models and three more, inference only.
-PLAN16_MODELS = INFERENCE_MODELS + ["inception_v3", "mobilenet_v2", "resnext50_32x4d"]
-PLAN16 = [f"{m}-infer-b1" for m in PLAN16_MODELS] + [f"{m}-infer-b16" for m in PLAN16_MODELS]
+MORE = [f"{m}-infer-b1" for m in MORE_MODELS] + [f"{m}-infer-b16" for m in MORE_MODELS]
+# The inference cases (`--cases inference`): the classic six models and three more, inference only.
+INFERENCE_PLAN_MODELS = INFERENCE_MODELS + ["inception_v3", "mobilenet_v2", "resnext50_32x4d"]
+INFERENCE = [f"{m}-infer-b1" for m in INFERENCE_PLAN_MODELS] + [f"{m}-infer-b16" for m in INFERENCE_PLAN_MODELS]
 # Models whose batch of 16 takes seconds: fewer timed iterations.
 HEAVY = {"vgg16", "inception_v3", "xception", "wide_resnet50_2", "inception_resnet_v2", "resnext101_32x8d",
          "wide_resnet101_2", "nasnetalarge"}
@@ -96,10 +96,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cases", nargs="*", default=CASES,
-                        help="case names, or zoo15 for issue 15's models, or plan16 for issue 16's inference cases")
+                        help="case names, or more-models (the models beyond the classic six), or inference (nine models, inference only)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
     args = parser.parse_args()
-    sets = {"zoo15": ZOO15, "plan16": PLAN16}
+    sets = {"more-models": MORE, "inference": INFERENCE}
     chosen = [name for name in sets if args.cases == [name]]
     args.cases = [c for case in args.cases for c in sets.get(case, [case])]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), ZOO_THREADS=str(args.threads))

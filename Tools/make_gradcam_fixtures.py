@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write PyTorch Grad-CAM references for `zoo explain`, and check ConvZoo's maps against them (issue 17).
+"""Write PyTorch Grad-CAM references for `zoo explain`, and check ConvZoo's maps against them.
 
     /usr/bin/python3 Tools/make_gradcam_fixtures.py --out /tmp/convzoo-gradcam [--models resnet18 ...] [--cross-check]
     /usr/bin/python3 Tools/make_gradcam_fixtures.py --check /tmp/convzoo-gradcam [--models resnet18 ...]
