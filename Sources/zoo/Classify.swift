@@ -7,9 +7,7 @@ extension ZooCommand {
         static let configuration = CommandConfiguration(
             abstract: "Classify PNG and JPEG files and print the top-K labels with probabilities.")
 
-        @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: weightsOrShippedHelp) var weights: String?
-        @OptionGroup var transformInput: TransformInputOption
+        @OptionGroup var choice: ModelChoice
         @Option(help: "Class names, one per line in index order (default: the weight file's, or the standard set for its class count).")
         var labels: String?
         @Option(help: "How many labels to print per image.") var top = 5
@@ -30,8 +28,7 @@ extension ZooCommand {
 
         func run() throws {
             installErrorHandlers()
-            let given = givenOrShipped(model: model, weights: weights)
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, transformInput: transformInput.setting)
+            let loaded = choice.load()
             loaded.usesInferencePlans = !eager
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
             let files = collectImageFiles(images)

@@ -20,9 +20,7 @@ extension ZooCommand {
                 data set, 'labels' (N class indices) for 'zoo probe'.
                 """)
 
-        @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: weightsOrShippedHelp) var weights: String?
-        @OptionGroup var transformInput: TransformInputOption
+        @OptionGroup var choice: ModelChoice
         @Option(help: "The module path to embed at (default: the model's last module before global pooling).") var layer: String?
         @Option(help: "The safetensors file to write.") var out: String
         @Option(help: "A data set to embed instead of files: fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR or DIR.")
@@ -49,8 +47,7 @@ extension ZooCommand {
         func run() throws {
             installErrorHandlers()
             checkDestination()
-            let (name, weights) = givenOrShipped(model: model, weights: weights)
-            if let data { try embedDataSet(data, name: name, weights: weights) } else { try embedFiles(name: name, weights: weights) }
+            if let data { try embedDataSet(data) } else { try embedFiles() }
         }
 
         /// Refuses a destination whose folder is missing or not writable before any work is done.
@@ -71,8 +68,8 @@ extension ZooCommand {
             return path
         }
 
-        func embedFiles(name: String, weights: WeightsSource) throws {
-            let loaded = loadModel(name, weights: weights, classCount: nil, transformInput: transformInput.setting)
+        func embedFiles() throws {
+            let loaded = choice.load()
             let path = layerPath(loaded)
             let start = Date()
             let files = collectImageFiles(images)
@@ -101,7 +98,7 @@ extension ZooCommand {
             }
             let total = files.paths.count + files.failures
             guard !embedded.isEmpty else { fail("none of the \(total) inputs could be embedded; '\(out)' was not written") }
-            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: weights.description,
+            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: choice.resolved.weights.description,
                             EmbeddingFile.files: jsonArray(embedded)]
             let file = SafeTensors(tensors: [(EmbeddingFile.embeddings, Tensor(shape: [embedded.count, width], scalars: vectors))],
                                    metadata: metadata)
@@ -113,16 +110,16 @@ extension ZooCommand {
             }
         }
 
-        func embedDataSet(_ data: String, name: String, weights: WeightsSource) throws {
-            let sets = orFail { try Zoo.datasets(data, for: name, validationSplit: validationSplit, seed: seed) }
+        func embedDataSet(_ data: String) throws {
+            let sets = orFail { try Zoo.datasets(data, for: choice.resolved.model, validationSplit: validationSplit, seed: seed) }
             for warning in sets.warnings { warn("skipped \(warning)") }
             var images = split == "train" ? sets.train : sets.test
             if let subset { images = images.randomSubset(subset, seed: seed) }
-            let loaded = loadModel(name, weights: weights, classCount: nil, input: images.shape, transformInput: transformInput.setting)
+            let loaded = choice.load(input: images.shape)
             let path = layerPath(loaded)
             let start = Date()
             let vectors = orFail { try loaded.embeddings(images, layer: path, batchSize: batch) }
-            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: weights.description,
+            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: choice.resolved.weights.description,
                             EmbeddingFile.data: images.name, EmbeddingFile.classes: jsonArray(images.classNames)]
             let labels = Tensor(shape: [images.count], scalars: images.labels.map(Float.init))
             let file = SafeTensors(tensors: [(EmbeddingFile.embeddings, vectors), (EmbeddingFile.labels, labels)], metadata: metadata)

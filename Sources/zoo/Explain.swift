@@ -14,9 +14,7 @@ extension ZooCommand {
                 cam (N×H×W) for the batch.
                 """)
 
-        @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: weightsOrShippedHelp) var weights: String?
-        @OptionGroup var transformInput: TransformInputOption
+        @OptionGroup var choice: ModelChoice
         @Option(name: .customLong("class"), help: "Explain this class index (default: each image's top-1).") var classIndex: Int?
         @Option(help: "Explain each image's K most probable classes.") var top: Int?
         @Option(help: "The module path to explain (default: the model's last one before global pooling; 'zoo summary' lists the paths).")
@@ -38,9 +36,8 @@ extension ZooCommand {
 
         func run() throws {
             installErrorHandlers()
-            let given = givenOrShipped(model: model, weights: weights)
-            if let input { return explainTensor(input, given) }
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, transformInput: transformInput.setting)
+            if let input { return explainTensor(input) }
+            let loaded = choice.load()
             if let classIndex, classIndex >= loaded.classCount {
                 fail("--class \(classIndex) is out of range: \(loaded.name) has classes 0 to \(loaded.classCount - 1)")
             }
@@ -88,13 +85,13 @@ extension ZooCommand {
         }
 
         /// `--input`: the maps of a preprocessed batch into one safetensors file.
-        func explainTensor(_ input: String, _ given: (model: String, weights: WeightsSource)) {
+        func explainTensor(_ input: String) {
             let file = orFail { try SafeTensors.read(input) }
             guard let x = file["input"] else { fail("'\(input)' has no tensor named 'input'") }
             guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {
                 fail("the tensor 'input' of '\(input)' must be [N, C, H, W] with no empty dimension, not \(x.shape)")
             }
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, input: Array(x.shape.dropFirst()), transformInput: transformInput.setting)
+            let loaded = choice.load(input: Array(x.shape.dropFirst()))
             let classes = classIndex.map { [Int](repeating: $0, count: x.shape[0]) }
             let map = orFail { try loaded.gradCAM(x, layer: layer, classes: classes) }
             orFail {

@@ -7,9 +7,7 @@ extension ZooCommand {
         static let configuration = CommandConfiguration(
             abstract: "Draw a layer's activation maps for one image: the first 64 channels, each on its own scale.")
 
-        @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: weightsOrShippedHelp) var weights: String?
-        @OptionGroup var transformInput: TransformInputOption
+        @OptionGroup var choice: ModelChoice
         @Option(help: "The module path ('zoo summary' lists them; default: the model's last one before global pooling).")
         var layer: String?
         @Option(help: "The PNG (or .svg) to write.") var out: String
@@ -17,8 +15,7 @@ extension ZooCommand {
 
         func run() {
             installErrorHandlers()
-            let given = givenOrShipped(model: model, weights: weights)
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, transformInput: transformInput.setting)
+            let loaded = choice.load()
             let layerName = layer ?? loaded.entry.explainLayer
             let x = orFail { try loaded.inputTensor(for: try loaded.readImage(image), name: image) }
             let maps = orFail { try loaded.features(x.reshaped([1] + x.shape), at: [layerName]) }[layerName]!
@@ -36,16 +33,13 @@ extension ZooCommand {
         static let configuration = CommandConfiguration(
             abstract: "Draw a convolution's kernels: the first layer's as RGB pictures, deeper ones per input channel in gray.")
 
-        @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
-        @Option(help: weightsOrShippedHelp) var weights: String?
-        @OptionGroup var transformInput: TransformInputOption
+        @OptionGroup var choice: ModelChoice
         @Option(help: "The convolution's module path (default: the model's first convolution).") var layer: String?
         @Option(help: "The PNG (or .svg) to write.") var out: String
 
         func run() {
             installErrorHandlers()
-            let given = givenOrShipped(model: model, weights: weights)
-            let loaded = loadModel(given.model, weights: given.weights, classCount: nil, transformInput: transformInput.setting)
+            let loaded = choice.load()
             let convolutions = loaded.module.namedModules().filter { $0.module is Conv2d }
             guard let first = convolutions.first else { fail("\(loaded.name) has no convolution") }
             let path = layer ?? first.name

@@ -70,6 +70,23 @@ func givenOrShipped(model: String?, weights: String?) -> (model: String, weights
     return (modelName(model, weights: source), source)
 }
 
+/// `--model`, `--weights` and `--transform-input` of the commands that run a trained model
+/// (classify, explain, features, filters, embed): the shipped model when neither is given.
+struct ModelChoice: ParsableArguments {
+    @Option(help: "The model (default: the one the weight file names, or the shipped model).") var model: String?
+    @Option(help: weightsOrShippedHelp) var weights: String?
+    @OptionGroup var transformInput: TransformInputOption
+
+    /// The model's name and where its weights come from (`givenOrShipped`).
+    var resolved: (model: String, weights: WeightsSource) { givenOrShipped(model: model, weights: weights) }
+
+    /// The model with its weights, built for `input` (default: the weight file's or the model's).
+    func load(input: [Int]? = nil) -> ZooModel {
+        let (name, source) = resolved
+        return loadModel(name, weights: source, classCount: nil, input: input, transformInput: transformInput.setting)
+    }
+}
+
 extension ZooCommand {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
