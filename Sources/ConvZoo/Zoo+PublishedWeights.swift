@@ -50,12 +50,19 @@ extension Zoo {
             let fetched = try fetch(weights)
             return ResolvedWeights(path: fetched.path, published: weights, notes: fetched.notes)
         case .url(let url):
-            let catalogued = try PublishedWeights.entries(for: entry.name).first { $0.url == url }
-            let file = catalogued.map(remoteFile) ?? RemoteFile(url: url, sha256: RemoteFile.torchHubPrefix(of: url))
-            let fetched = try cache.fetch(file, progress: TerminalProgress.bar(file.fileName))
-            let published = try catalogued ?? PublishedWeights.entries(for: entry.name).first { $0.isFile(withDigest: fetched.sha256) }
+            let fetched = try fetch(url: url)
+            let published = try PublishedWeights.entries(for: entry.name).first { $0.url == url || $0.isFile(withDigest: fetched.sha256) }
             return ResolvedWeights(path: fetched.path, published: published, notes: fetched.notes)
         }
+    }
+
+    /// Downloads the file at `url` into the cache unless a verified copy is on this machine: checked
+    /// against the catalogue's digest when the URL is a published one, else against the digest
+    /// prefix of a torch hub style name (NAME-HEX.pth), else against the server's published digest.
+    public static func fetch(url: String) throws -> CachedFile {
+        let file = try PublishedWeights.catalog().first { $0.url == url }.map(remoteFile)
+            ?? RemoteFile(url: url, sha256: RemoteFile.torchHubPrefix(of: url))
+        return try cache.fetch(file, progress: TerminalProgress.bar(file.fileName))
     }
 
     /// The catalogue entry of `entry`'s model that the file at `path` is, by its SHA-256 (hashed

@@ -29,8 +29,8 @@ struct FileDigests {
     func remember(_ path: String, digest: String) {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         guard let stamp = Self.stamp(absolute),
-              (try? FileManager.default.createDirectory(atPath: folder + "/.locks", withIntermediateDirectories: true)) != nil,
-              let lock = try? FileLock(path: folder + "/.locks/verified.json", cache: folder) else { return }
+              (try? FileManager.default.createDirectory(atPath: WeightsCache.locks(in: folder), withIntermediateDirectories: true)) != nil,
+              let lock = try? FileLock(path: WeightsCache.locks(in: folder) + "/verified.json", cache: folder) else { return }
         defer { lock.release() }
         var records = load()
         records[absolute] = Record(size: stamp.size, modified: stamp.modified, sha256: digest)

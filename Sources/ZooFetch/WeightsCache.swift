@@ -205,7 +205,8 @@ public struct WeightsCache {
     }
 
     /// Where the locks of downloads and of the digest record are (kept apart from the files).
-    var locks: String { folder + "/.locks" }
+    static func locks(in folder: String) -> String { folder + "/.locks" }
+    var locks: String { Self.locks(in: folder) }
 }
 
 /// An exclusive lock on a file (flock), held until `release`; a second process blocks on it.

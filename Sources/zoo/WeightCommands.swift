@@ -42,9 +42,7 @@ func modelName(_ model: String?, weights: WeightsSource) -> String {
         fail("--weights \(tag) is a tag of a model's published weights (a file needs a '/' or an extension such as .pth); pass --model too")
     case .url(let url):
         if let published = orFail({ try PublishedWeights.catalog() }).first(where: { $0.url == url }) { return published.model }
-        let fetched = orFail { try Zoo.cache.fetch(RemoteFile(url: url, sha256: RemoteFile.torchHubPrefix(of: url)),
-                                                   progress: TerminalProgress.bar(url)) }
-        return architecture(of: fetched.path, named: url)
+        return architecture(of: orFail { try Zoo.fetch(url: url) }.path, named: url)
     case .file(let path):
         return architecture(of: path, named: path)
     }
