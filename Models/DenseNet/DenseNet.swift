@@ -31,8 +31,8 @@ public final class DenseLayer: Module {
         if dropout > 0 { register("dropout", Dropout(dropout)) }
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        children.reduce(input) { $1.module($0) }
+    public override func forward(_ input: Variable) throws -> Variable {
+        try children.reduce(input) { try $1.module($0) }
     }
 }
 
@@ -46,10 +46,10 @@ public final class DenseBlock: Module {
         }
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         // [N, C, H, W] → [N, C + L·k, H, W]
         var features = [input]
-        for (_, layer) in children { features.append(layer(features.count == 1 ? input : concat(features))) }
+        for (_, layer) in children { try features.append(layer(features.count == 1 ? input : concat(features))) }
         return concat(features)
     }
 }

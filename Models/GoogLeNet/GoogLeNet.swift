@@ -34,11 +34,11 @@ public final class InceptionAux: Module {
         register("dropout", Dropout(dropout))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         // [N, C, 14, 14] → [N, C, 4, 4] → [N, 128, 4, 4] → [N, 2048] → [N, classes]
         let pooled = adaptiveAvgPool2d(input, outputSize: (4, 4))
-        let hidden = relu(child("fc1")!(flatten(child("conv")!(pooled))))
-        return child("fc2")!(child("dropout")!(hidden))
+        let hidden = try relu(child("fc1")!(flatten(child("conv")!(pooled))))
+        return try child("fc2")!(child("dropout")!(hidden))
     }
 }
 
@@ -112,18 +112,18 @@ public final class GoogLeNet: Module, AuxiliaryClassifiers {
     }
 
     /// The class logits, and in training mode with auxiliary heads also [aux1, aux2] logits.
-    public func forwardWithAuxiliary(_ input: Variable) -> (logits: Variable, auxiliary: [Variable]) {
+    public func forwardWithAuxiliary(_ input: Variable) throws -> (logits: Variable, auxiliary: [Variable]) {
         var x = transformInput ? imageNetToHalfNormalisation(input) : input
         var auxiliary: [Variable] = []
         for name in trunk {
-            x = child(name)!(x)
-            if hasAuxiliaryHeads && isTraining && name == "inception4a" { auxiliary.append(child("aux1")!(x)) }
-            if hasAuxiliaryHeads && isTraining && name == "inception4d" { auxiliary.append(child("aux2")!(x)) }
+            x = try child(name)!(x)
+            if hasAuxiliaryHeads && isTraining && name == "inception4a" { try auxiliary.append(child("aux1")!(x)) }
+            if hasAuxiliaryHeads && isTraining && name == "inception4d" { try auxiliary.append(child("aux2")!(x)) }
         }
         // [N, 1024, 7, 7] → [N, 1024] → [N, classes]
-        x = flatten(child("avgpool")!(x))
-        return (child("fc")!(child("dropout")!(x)), auxiliary)
+        x = try flatten(child("avgpool")!(x))
+        return try (child("fc")!(child("dropout")!(x)), auxiliary)
     }
 
-    public override func forward(_ input: Variable) -> Variable { forwardWithAuxiliary(input).logits }
+    public override func forward(_ input: Variable) throws -> Variable { try forwardWithAuxiliary(input).logits }
 }

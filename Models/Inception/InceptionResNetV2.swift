@@ -21,9 +21,9 @@ public final class InceptionResNetBlock: Module {
         register("conv2d", projection)
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        let branches = children.dropLast().map { $0.module(input) }
-        let sum = add(ZooTensor.scale(child("conv2d")!(concat(branches)), by: scale), input)
+    public override func forward(_ input: Variable) throws -> Variable {
+        let branches = try children.dropLast().map { try $0.module(input) }
+        let sum = try add(ZooTensor.scale(child("conv2d")!(concat(branches)), by: scale), input)
         return appliesReLU ? relu(sum) : sum
     }
 }

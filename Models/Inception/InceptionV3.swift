@@ -36,14 +36,14 @@ public final class InceptionV3Block: Module {
         }
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        concat(branches.map { steps in
-            steps.reduce(input) { x, step in
+    public override func forward(_ input: Variable) throws -> Variable {
+        try concat(branches.map { steps in
+            try steps.reduce(input) { x, step in
                 switch step {
-                case .conv(let name): return child(name)!(x)
+                case .conv(let name): return try child(name)!(x)
                 case .averagePool: return avgPool2d(x, kernel: (3, 3), stride: (1, 1), padding: (1, 1), countIncludePad: true)
                 case .maxPool: return maxPool2d(x, kernel: (3, 3), stride: (2, 2))
-                case .fork(let names): return concat(names.map { child($0)!(x) })
+                case .fork(let names): return try concat(names.map { try child($0)!(x) })
                 }
             }
         })
@@ -129,11 +129,11 @@ public final class InceptionV3Aux: Module {
         register("fc", Linear(768, classCount))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         // [N, 768, 17, 17] → [N, 768, 5, 5] → [N, 128, 5, 5] → [N, 768, 1, 1] → [N, classes]
         let pooled = avgPool2d(input, kernel: (5, 5), stride: (3, 3))
-        let features = adaptiveAvgPool2d(child("conv1")!(child("conv0")!(pooled)), outputSize: (1, 1))
-        return child("fc")!(flatten(features))
+        let features = try adaptiveAvgPool2d(child("conv1")!(child("conv0")!(pooled)), outputSize: (1, 1))
+        return try child("fc")!(flatten(features))
     }
 }
 
@@ -182,17 +182,17 @@ public final class InceptionV3: Module, AuxiliaryClassifiers {
     }
 
     /// The class logits, and in training mode with the auxiliary head its logits too.
-    public func forwardWithAuxiliary(_ input: Variable) -> (logits: Variable, auxiliary: [Variable]) {
+    public func forwardWithAuxiliary(_ input: Variable) throws -> (logits: Variable, auxiliary: [Variable]) {
         var x = transformInput ? imageNetToHalfNormalisation(input) : input
         var auxiliary: [Variable] = []
         for name in trunk {
-            x = child(name)!(x)
-            if name == "Mixed_6e", isTraining, let head = child("AuxLogits") { auxiliary.append(head(x)) }
+            x = try child(name)!(x)
+            if name == "Mixed_6e", isTraining, let head = child("AuxLogits") { try auxiliary.append(head(x)) }
         }
         // [N, 2048, 8, 8] → [N, 2048] → [N, classes]
-        x = flatten(child("avgpool")!(x))
-        return (child("fc")!(child("dropout")!(x)), auxiliary)
+        x = try flatten(child("avgpool")!(x))
+        return try (child("fc")!(child("dropout")!(x)), auxiliary)
     }
 
-    public override func forward(_ input: Variable) -> Variable { forwardWithAuxiliary(input).logits }
+    public override func forward(_ input: Variable) throws -> Variable { try forwardWithAuxiliary(input).logits }
 }

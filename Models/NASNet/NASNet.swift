@@ -131,43 +131,29 @@ public class NASNetCell: Module {
     }
 
     /// The two inputs after their adapters: the previous cell's, and the earlier cell's (the
-    /// raw input of the first stem cell, which has no earlier one) — or nil when they do not
-    /// line up (reported to ShapeCheck) or a shape probe has already failed.
-    func adapted(_ x: Variable, earlier: Variable?) -> (previous: Variable, earlier: Variable)? {
-        if ShapeCheck.probeFailed { return nil }
-        let previous = child("conv_1x1")!(x)
+    /// raw input of the first stem cell, which has no earlier one).
+    /// - Throws: `ShapeError` when they do not come to one size.
+    func adapted(_ x: Variable, earlier: Variable?) throws -> (previous: Variable, earlier: Variable) {
+        let previous = try child("conv_1x1")!(x)
         let other: Variable
         if let prevProjection = child("conv_prev_1x1") {
-            other = prevProjection(earlier!)
+            other = try prevProjection(earlier!)
         } else if let bn = child("final_path_bn") {
             let relued = relu(earlier!)
-            let paths = [child("path_1")!(relued), child("path_2")!(relued)]
-            if ShapeCheck.probeFailed { return nil }
-            other = bn(concat(paths))
+            other = try bn(concat([child("path_1")!(relued), child("path_2")!(relued)]))
         } else {
             other = x
         }
-        if ShapeCheck.probeFailed { return nil }
         if previous.shape[2...] != other.shape[2...] {
-            ShapeCheck.fail(self, input: x.shape, "its two inputs come to \(previous.shape[2])×\(previous.shape[3]) and "
+            throw shapeProblem(x.shape, "its two inputs come to \(previous.shape[2])×\(previous.shape[3]) and "
                 + "\(other.shape[2])×\(other.shape[3]); this padding lines them up only at some input sizes")
-            return nil
         }
         return (previous, other)
     }
 
-    /// Joins branch outputs, unless a shape probe has failed on the way (then `x` goes on).
-    func joined(_ x: Variable, _ parts: () -> [Variable]) -> Variable {
-        let outputs = parts()
-        return ShapeCheck.probeFailed ? x : concat(outputs)
-    }
+    func callAsFunction(_ x: Variable, earlier: Variable?) throws -> Variable { preconditionFailure("a cell type defines its wiring") }
 
-    /// a + b, or a alone once a shape probe has failed.
-    func sum(_ a: Variable, _ b: Variable) -> Variable { ShapeCheck.probeFailed ? a : add(a, b) }
-
-    func callAsFunction(_ x: Variable, earlier: Variable?) -> Variable { preconditionFailure("a cell type defines its wiring") }
-
-    func comb(_ index: Int, _ side: String, _ input: Variable) -> Variable { child("comb_iter_\(index)_\(side)")!(input) }
+    func comb(_ index: Int, _ side: String, _ input: Variable) throws -> Variable { try child("comb_iter_\(index)_\(side)")!(input) }
 }
 
 /// The normal cell (FirstCell when its earlier input is factorised): output channels
@@ -190,16 +176,16 @@ final class NASNetNormalCell: NASNetCell {
         ])
     }
 
-    override func callAsFunction(_ x: Variable, earlier: Variable?) -> Variable {
-        guard let (right, left) = adapted(x, earlier: earlier) else { return x }
-        return joined(x) {[
+    override func callAsFunction(_ x: Variable, earlier: Variable?) throws -> Variable {
+        let (right, left) = try adapted(x, earlier: earlier)
+        return try concat([
             left,
-            sum(comb(0, "left", right), comb(0, "right", left)),
-            sum(comb(1, "left", left), comb(1, "right", left)),
-            sum(comb(2, "left", right), left),
-            sum(comb(3, "left", left), comb(3, "right", left)),
-            sum(comb(4, "left", right), right),
-        ]}
+            add(comb(0, "left", right), comb(0, "right", left)),
+            add(comb(1, "left", left), comb(1, "right", left)),
+            add(comb(2, "left", right), left),
+            add(comb(3, "left", left), comb(3, "right", left)),
+            add(comb(4, "left", right), right),
+        ])
     }
 }
 
@@ -222,16 +208,16 @@ final class NASNetReductionCell: NASNetCell {
         ])
     }
 
-    override func callAsFunction(_ x: Variable, earlier: Variable?) -> Variable {
-        guard let (main, other) = adapted(x, earlier: earlier) else { return x }
-        let sum0 = sum(comb(0, "left", main), comb(0, "right", other))
-        let sum1 = sum(comb(1, "left", main), comb(1, "right", other))
-        return joined(x) {[
+    override func callAsFunction(_ x: Variable, earlier: Variable?) throws -> Variable {
+        let (main, other) = try adapted(x, earlier: earlier)
+        let sum0 = try add(comb(0, "left", main), comb(0, "right", other))
+        let sum1 = try add(comb(1, "left", main), comb(1, "right", other))
+        return try concat([
             sum1,
-            sum(comb(2, "left", main), comb(2, "right", other)),
-            sum(comb(3, "right", sum0), sum1),
-            sum(comb(4, "left", sum0), comb(4, "right", main)),
-        ]}
+            add(comb(2, "left", main), comb(2, "right", other)),
+            add(comb(3, "right", sum0), sum1),
+            add(comb(4, "left", sum0), comb(4, "right", main)),
+        ])
     }
 }
 
@@ -286,14 +272,14 @@ public final class NASNet: Module {
         register("last_linear", Linear(previous, classCount))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        let stem = child("conv0")!(input)
+    public override func forward(_ input: Variable) throws -> Variable {
+        let stem = try child("conv0")!(input)
         var (earlier, previous): (Variable?, Variable) = (nil, stem)
         for (name, keepsEarlier) in cells {
-            let output = (child(name) as! NASNetCell)(previous, earlier: earlier)
+            let output = try (child(name) as! NASNetCell)(previous, earlier: earlier)
             if keepsEarlier { previous = output } else { (earlier, previous) = (previous, output) }
         }
-        return ["act", "global_pool", "flatten", "dropout", "last_linear"].reduce(previous) { child($1)!($0) }
+        return try ["act", "global_pool", "flatten", "dropout", "last_linear"].reduce(previous) { try child($1)!($0) }
     }
 }
 

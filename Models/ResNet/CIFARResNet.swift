@@ -21,7 +21,7 @@ public final class ZeroPadShortcut: Module {
         (self.extraChannels, self.stride) = (extraChannels, stride)
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         // [N, C, H, W] → [N, C, H/s, W/s] → [N, C + extra, H/s, W/s]
         let output = PlanTrace.paused {
             let subsampled = stride == 1 ? input : avgPool2d(input, kernel: (1, 1), stride: (stride, stride))
@@ -71,10 +71,10 @@ public final class PreActBlock: Module {
         for (name, module) in modules { register(name, module) }
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        let preactivated = child(steps[0])!(input)
-        let shortcut = child("downsample").map { $0(preactivated) } ?? input
-        let body = steps.dropFirst().reduce(preactivated) { child($1)!($0) }
+    public override func forward(_ input: Variable) throws -> Variable {
+        let preactivated = try child(steps[0])!(input)
+        let shortcut = try child("downsample").map { try $0(preactivated) } ?? input
+        let body = try steps.dropFirst().reduce(preactivated) { try child($1)!($0) }
         return add(body, shortcut)
     }
 }

@@ -22,10 +22,10 @@ public final class SqueezeExcitation: Module {
         self.init(channels: channels, hiddenChannels: max(divisor, Int(target + Double(divisor) / 2) / divisor * divisor))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         // [N, C, H, W] → [N, C, 1, 1] → [N, C/r, 1, 1] → [N, C, 1, 1], then scale x per channel
         let squeezed = adaptiveAvgPool2d(input, outputSize: (1, 1))
-        let gate = sigmoid(child("fc2")!(relu(child("fc1")!(squeezed))))
+        let gate = try sigmoid(child("fc2")!(relu(child("fc1")!(squeezed))))
         return input * gate
     }
 }

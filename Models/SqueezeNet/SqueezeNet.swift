@@ -17,10 +17,10 @@ public final class Fire: Module {
         register("expand3x3", Conv2d(squeeze, expand3x3, kernel: 3, padding: 1))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         // [N, C, H, W] → [N, s, H, W] → [N, e1 + e3, H, W]
-        let squeezed = relu(child("squeeze")!(input))
-        return concat([relu(child("expand1x1")!(squeezed)), relu(child("expand3x3")!(squeezed))])
+        let squeezed = try relu(child("squeeze")!(input))
+        return try concat([relu(child("expand1x1")!(squeezed)), relu(child("expand3x3")!(squeezed))])
     }
 }
 

@@ -39,9 +39,9 @@ public final class XceptionBlock: Module {
         register("rep", Sequential(rep))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        let shortcut = child("skip").map { child("skipbn")!($0(input)) } ?? input
-        return add(child("rep")!(input), shortcut)
+    public override func forward(_ input: Variable) throws -> Variable {
+        let shortcut = try child("skip").map { try child("skipbn")!($0(input)) } ?? input
+        return try add(child("rep")!(input), shortcut)
     }
 }
 

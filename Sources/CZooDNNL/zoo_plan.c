@@ -13,8 +13,6 @@ static const char *act_names[] = {"", " relu", " relu6", " sigmoid"};
 
 enum { MAX_MEMORIES = 8 };
 
-int zoo_plan_fault;
-
 typedef struct {
     int rank, dims[4];
     dnnl_memory_desc_t md;
@@ -59,6 +57,7 @@ struct zoo_plan {
     step *steps;
     int nsteps, step_capacity;
     int input, output, threads, finalized;
+    int fault; /* a deliberate mistake for tests (zoo_plan_set_fault) */
     dnnl_format_tag_t blocked;
     void *arena, *scratch;
     size_t arena_bytes, scratch_bytes, weight_bytes;
@@ -77,6 +76,8 @@ static int fail(zoo_plan *p, const char *format, ...) {
 }
 
 const char *zoo_plan_error(const zoo_plan *p) { return p->error; }
+
+void zoo_plan_set_fault(zoo_plan *plan, int fault) { plan->fault = fault; }
 
 zoo_plan *zoo_plan_create(void) {
     pthread_mutex_lock(&zoo_dnnl_lock);
@@ -357,7 +358,7 @@ static dnnl_primitive_desc_t describe_step(zoo_plan *p, int index, int with_sum)
         src = &any_src;
         dst = &any_dst;
     }
-    if (zoo_plan_fault == 2 && s->kind == POOL) {
+    if (p->fault == 2 && s->kind == POOL) {
         describe_tensor(&p->tensors[s->srcs[0]], &wrong, dnnl_nchw);
         src = &wrong;
     }
@@ -845,7 +846,7 @@ int zoo_plan_finalize(zoo_plan *p, int input, int output, int threads) {
     if (p->tensors[output].first == -2) return fail(p, "no step writes the output");
     p->tensors[output].last = p->nsteps;
 
-    if (zoo_plan_fault == 1)
+    if (p->fault == 1)
         for (int i = 0; i < p->nsteps; i++) p->steps[i].sum = -1;
 
     concatenate_in_place(p);

@@ -109,7 +109,7 @@ extension Zoo {
                     + module.namedBuffers().reduce(0) { $0 + $1.buffer.value.count * ($1.buffer.isInteger ? 8 : 4) }
                 let small = [entry.defaultInput[0], 96, 96]
                 let depth = GlobalRandom.shapesOnly { module.depth(input: entry.inputProblem(small) == nil ? small : entry.defaultInput) }
-                facts[key] = (bytes, module.parameterCount, depth, module.summary(input: entry.defaultInput).macs)
+                facts[key] = try (bytes, module.parameterCount, depth, module.summary(input: entry.defaultInput).macs)
             }
             let fact = facts[key]!
             return PublishedWeightsRow(weights: weights, bytes: weights.bytes ?? fact.bytes, parameters: fact.parameters, depth: fact.depth,

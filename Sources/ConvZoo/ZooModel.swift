@@ -44,7 +44,6 @@ public final class ZooModel {
         self.preprocessing = preprocessing ?? entry.preprocessing(for: options.input)
         preprocessingIsGiven = preprocessing != nil
         inference = PlannedInference(module)
-        ShapeCheck.name(module)
     }
 
     /// The registry name ("resnet50").
@@ -68,7 +67,7 @@ public final class ZooModel {
         guard batch.rank == 4, Array(batch.shape.dropFirst()) == input, batch.shape[0] > 0 else {
             throw ZooError("\(name) takes a batch of [N, \(input.map(String.init).joined(separator: ", "))] inputs, not \(batch.shape)")
         }
-        return inference(batch)
+        return try inference(batch)
     }
 
     /// The class probabilities (softmax of the logits) [N, classes] for a batch.

@@ -85,8 +85,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         return Sequential(named: [("conv", Conv2d(1, 2, kernel: 3)), ("bn", BatchNorm(2)), ("flatten", Flatten()), ("fc", Linear(8, 3))])
     }
 
-    nonisolated(unsafe) static let sgdTrainer = trainer(.sgd)
-    nonisolated(unsafe) static let adamTrainer = trainer(.adam)
+    static let sgdTrainer = trainer(.sgd)
+    static let adamTrainer = trainer(.adam)
 
     static func trainer(_ optimizer: OptimizerKind) -> Trainer {
         var configuration = TrainingConfiguration()

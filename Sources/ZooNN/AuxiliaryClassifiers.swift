@@ -5,7 +5,7 @@ import ZooTensor
 /// for a model by name.
 public protocol AuxiliaryClassifiers: Module {
     /// The main logits and each auxiliary head's logits (the heads run in training mode only).
-    func forwardWithAuxiliary(_ input: Variable) -> (logits: Variable, auxiliary: [Variable])
+    func forwardWithAuxiliary(_ input: Variable) throws -> (logits: Variable, auxiliary: [Variable])
     /// The weight of each auxiliary head's loss.
     var auxiliaryLossWeight: Float { get }
 }

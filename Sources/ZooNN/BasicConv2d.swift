@@ -13,8 +13,8 @@ public final class BasicConv2d: Module {
         self.init(inChannels, outChannels, kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding))
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        if InferenceFusion.applies(to: self) { return InferenceFusion.run(children.map(\.module), input) }
-        return child("bn")!(child("conv")!(input))
+    public override func forward(_ input: Variable) throws -> Variable {
+        if InferenceFusion.applies(to: self) { return try InferenceFusion.run(children.map(\.module), input) }
+        return try child("bn")!(child("conv")!(input))
     }
 }

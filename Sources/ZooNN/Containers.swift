@@ -17,9 +17,9 @@ public final class Sequential: Module {
         register(name ?? String(children.count), module)
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        if InferenceFusion.applies(to: self) { return InferenceFusion.run(children.map(\.module), input) }
-        return children.reduce(input) { $1.module($0) }
+    public override func forward(_ input: Variable) throws -> Variable {
+        if InferenceFusion.applies(to: self) { return try InferenceFusion.run(children.map(\.module), input) }
+        return try children.reduce(input) { try $1.module($0) }
     }
 }
 
@@ -44,19 +44,24 @@ public final class Residual: Module {
     /// The body's modules, in order.
     public var bodyModules: [Module] { bodyNames.map { child($0)! } }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         let reluAfter = (after as? Lambda)?.kind == "ReLU"
         if InferenceFusion.applies(to: self), after == nil || reluAfter {
             // The skip first, then the body's last convolution adds it (and the ReLU) as it
             // writes; InferenceFusion.run adds it separately when the body does not end in a
             // Conv2d → BatchNorm it can fold.
-            let skip = shortcutName.map { child($0)!(input) } ?? input
-            return InferenceFusion.run(bodyModules, input, join: (skip, reluAfter))
+            let skip = try shortcutName.map { try child($0)!(input) } ?? input
+            return try InferenceFusion.run(bodyModules, input, join: (skip, reluAfter))
         }
-        let body = InferenceFusion.applies(to: self) ? InferenceFusion.run(bodyModules, input) : bodyNames.reduce(input) { child($1)!($0) }
-        let skip = shortcutName.map { child($0)!(input) } ?? input
+        let body = InferenceFusion.applies(to: self)
+            ? try InferenceFusion.run(bodyModules, input) : try bodyNames.reduce(input) { try child($1)!($0) }
+        let skip = try shortcutName.map { try child($0)!(input) } ?? input
+        guard body.shape == skip.shape else {
+            throw shapeProblem(input.shape, "its body gives \(body.shape.dropFirst().map(String.init).joined(separator: "×")) "
+                + "but its shortcut \(skip.shape.dropFirst().map(String.init).joined(separator: "×"))")
+        }
         let joined = add(body, skip)
-        return after.map { $0(joined) } ?? joined
+        return try after.map { try $0(joined) } ?? joined
     }
 }
 
@@ -68,12 +73,18 @@ public final class Concat: Module {
         for (name, module) in branches { register(name, module) }
     }
 
-    public override func forward(_ input: Variable) -> Variable {
-        concat(children.map { $0.module(input) })
+    public override func forward(_ input: Variable) throws -> Variable {
+        let outputs = try children.map { try $0.module(input) }
+        if let first = outputs.first, let other = outputs.first(where: { $0.shape.count != first.shape.count || $0.shape.count < 2
+                                                                           || $0.shape[0] != first.shape[0] || $0.shape[2...] != first.shape[2...] }) {
+            throw shapeProblem(input.shape, "its branches give \(first.shape.dropFirst(2).map(String.init).joined(separator: "×")) and "
+                + "\(other.shape.dropFirst(2).map(String.init).joined(separator: "×")), which cannot be joined along channels")
+        }
+        return concat(outputs)
     }
 }
 
 /// Passes its input through.
 public final class Identity: Module {
-    public override func forward(_ input: Variable) -> Variable { input }
+    public override func forward(_ input: Variable) throws -> Variable { input }
 }

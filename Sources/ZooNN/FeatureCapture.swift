@@ -1,9 +1,8 @@
-import Foundation
 import ZooTensor
 
 /// The outputs of chosen modules during one forward pass, noted as each module returns (a
 /// forward hook on the module graph: the model is neither copied nor changed).
-final class FeatureCapture {
+final class FeatureCapture: LayerObserver {
     /// The path of each module to note, by identity.
     let paths: [ObjectIdentifier: String]
     /// Each noted module's output at its last call in the pass.
@@ -11,17 +10,10 @@ final class FeatureCapture {
 
     init(_ paths: [ObjectIdentifier: String]) { self.paths = paths }
 
-    static let key = "convzoo.FeatureCapture"
-    /// How many captures are under way on any thread (the common case, none, costs one load).
-    nonisolated(unsafe) static var active = 0
-
-    /// The capture under way on this thread, if any (other threads' passes are untouched).
-    static var current: FeatureCapture? { active == 0 ? nil : Thread.current.threadDictionary[key] as? FeatureCapture }
-
     /// Notes `output` when `module` is one of the noted ones, and returns what the pass goes
     /// on with. With grad mode on the output keeps its gradient after `backward`; when nothing
     /// before it needed one, it becomes a leaf that records the rest of the pass.
-    func note(_ module: Module, _ output: Variable) -> Variable {
+    func note(_ module: Module, input: [Int], output: Variable) -> Variable {
         guard let path = paths[ObjectIdentifier(module)] else { return output }
         var noted = output
         if GradMode.isEnabled {
@@ -47,7 +39,7 @@ extension Module {
     /// this pass, so each output is exactly what the layer-by-layer forward computes there.
     /// Modes (training or eval, grad mode) are the caller's.
     /// - Throws: `ZooError` naming a path that is no module (with the closest ones), or a
-    ///   module that the pass did not reach.
+    ///   module that the pass did not reach; `ShapeError` when a layer cannot take its input.
     public func forward(_ input: Variable, capturing paths: [String]) throws -> FeaturePass {
         let modules = Dictionary(namedModules().map { ($0.name, $0.module) }, uniquingKeysWith: { first, _ in first })
         var targets: [ObjectIdentifier: String] = [:]
@@ -57,15 +49,7 @@ extension Module {
             if targets[ObjectIdentifier(module)] == nil { targets[ObjectIdentifier(module)] = path }
         }
         let capture = FeatureCapture(targets)
-        let previous = Thread.current.threadDictionary[FeatureCapture.key]
-        Thread.current.threadDictionary[FeatureCapture.key] = capture
-        FeatureCapture.active += 1
-        defer {
-            FeatureCapture.active -= 1
-            Thread.current.threadDictionary[FeatureCapture.key] = previous
-        }
-        ShapeCheck.name(self)
-        let output = self(input)
+        let output = try ForwardContext.observing(capture) { try self(input) }
         var features: [String: Variable] = [:]
         for path in paths {
             let module = modules[path]!

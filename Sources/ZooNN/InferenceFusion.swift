@@ -10,14 +10,15 @@ import ZooTensor
 /// Training, gradients, summaries and the state_dict never see a difference.
 enum InferenceFusion {
     static func applies(to module: Module) -> Bool {
-        !module.isTraining && !GradMode.isEnabled && SummaryTrace.rows == nil && ShapeCheck.probe == nil && PlanTrace.tracer == nil
-            && FeatureCapture.current == nil
+        guard !module.isTraining else { return false }
+        let context = ForwardContext.current
+        return !context.recordsGradients && context.observer == nil && context.tracer == nil
     }
 
     /// Runs `modules` in order on `input`, fusing Conv2d → BatchNorm [→ ReLU] runs. With
     /// `join`, the modules end in a Conv2d → BatchNorm whose output is added to `join.skip`
     /// (then a ReLU when `join.relu`) in the convolution's own output pass: a residual block.
-    static func run(_ modules: [Module], _ input: Variable, join: (skip: Variable, relu: Bool)? = nil) -> Variable {
+    static func run(_ modules: [Module], _ input: Variable, join: (skip: Variable, relu: Bool)? = nil) throws -> Variable {
         var x = input
         var i = 0
         var pending = join
@@ -30,7 +31,7 @@ enum InferenceFusion {
                     relu = true
                     used = 3
                 }
-                if let problem = conv.inputProblem(x.shape) { ShapeCheck.fail(conv, input: x.shape, problem) }
+                try conv.checkInput(x.shape)
                 if let join = pending, i + used == modules.count, !relu {
                     x = conv.foldedForward(x, bn, relu: join.relu, accumulate: join.skip)
                     pending = nil
@@ -41,11 +42,11 @@ enum InferenceFusion {
             } else if let bn = modules[i] as? BatchNorm, !bn.isTraining, !bn.appliesReLU, i + 1 < modules.count,
                       let next = modules[i + 1] as? Lambda, next.kind == "ReLU" {
                 // A pre-activation BatchNorm → ReLU (DenseNet): one pass.
-                if let problem = bn.inputProblem(x.shape) { ShapeCheck.fail(bn, input: x.shape, problem) }
+                try bn.checkInput(x.shape)
                 x = bn.forward(x, relu: true)
                 i += 2
             } else {
-                x = modules[i](x)
+                x = try modules[i](x)
                 i += 1
             }
         }

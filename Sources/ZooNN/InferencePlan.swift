@@ -31,6 +31,12 @@ public final class InferencePlan {
         (self.inputShape, self.threads) = (inputShape, threads)
     }
 
+    /// A plan with a deliberate mistake, for tests that show the checks catch one.
+    @_spi(Testing) public init(_ model: Module, inputShape: [Int], fault: Fault) throws {
+        (handle, outputShape, stateKey, buildMilliseconds) = try Self.compile(model, inputShape, Threads.count, trace: nil, fault: fault)
+        (self.inputShape, self.threads) = (inputShape, Threads.count)
+    }
+
     /// With a trace of the same model and weights on one image of this size (a trace does not
     /// depend on the batch size).
     init(_ model: Module, inputShape: [Int], threads: Int, trace: PlanGraph) throws {
@@ -38,7 +44,7 @@ public final class InferencePlan {
         (self.inputShape, self.threads) = (inputShape, threads)
     }
 
-    private static func compile(_ model: Module, _ inputShape: [Int], _ threads: Int, trace: PlanGraph?) throws
+    private static func compile(_ model: Module, _ inputShape: [Int], _ threads: Int, trace: PlanGraph?, fault: Fault = .none) throws
         -> (OpaquePointer, [Int], [Int], Double) {
         let start = DispatchTime.now().uptimeNanoseconds
         guard inputShape.count == 4, inputShape.allSatisfy({ $0 > 0 }) else {
@@ -50,6 +56,7 @@ public final class InferencePlan {
         }
         var owned = true
         defer { if owned { zoo_plan_destroy(plan) } }
+        zoo_plan_set_fault(plan, fault.rawValue)
         let image = [1] + Array(inputShape.dropFirst())
         let graph = try trace ?? PlanGraph(tracing: model, image: image)
         var lowering = PlanLowering(graph: graph, batch: inputShape[0], image: image, plan: plan)
@@ -63,12 +70,8 @@ public final class InferencePlan {
 
     deinit { zoo_plan_destroy(handle) }
 
-    /// A deliberate mistake in plans compiled while it is set, for tests that show the checks
-    /// catch one (see zoo_plan.h).
-    public enum Fault: Int32 { case none = 0, droppedResidualSum = 1, plainLayoutIntoPooling = 2 }
-    nonisolated(unsafe) public static var fault = Fault.none {
-        didSet { zoo_plan_fault = fault.rawValue }
-    }
+    /// A deliberate mistake in a plan, for tests that show the checks catch one (see zoo_plan.h).
+    @_spi(Testing) public enum Fault: Int32 { case none = 0, droppedResidualSum = 1, plainLayoutIntoPooling = 2 }
 
     /// Whether plans run their own kernels where oneDNN 2.6 has no fast one (Winograd 3×3
     /// convolutions, fully connected layers over packed weights, gathered windows for a
@@ -142,11 +145,7 @@ struct PlanGraph {
     init(tracing model: Module, image: [Int]) throws {
         let tracer = PlanTracer()
         let input = Variable(Tensor(zeros: image))
-        let result: Variable = GradMode.withoutGrad {
-            PlanTrace.tracer = tracer
-            defer { PlanTrace.tracer = nil }
-            return model(input)
-        }
+        let result: Variable = try GradMode.withoutGrad { try PlanTrace.recording(tracer) { try model(input) } }
         var values = [ObjectIdentifier(input): 0]
         for step in tracer.steps {
             let inputs = try step.inputs.map { variable -> Int in
@@ -384,7 +383,7 @@ struct PlanLowering {
         for (_, step) in steps.sorted(by: { $0.position < $1.position }) { try emit(step) }
         let output = resolved(graph.output)
         guard output != 0 else { throw PlanRefusal(description: "the model returns its input") }
-        return (Int(try tensor(output)), shape(output))
+        return try (Int(tensor(output)), shape(output))
     }
 
     private mutating func tensor(_ value: Int) throws -> Int32 {
@@ -407,12 +406,12 @@ struct PlanLowering {
     private mutating func emit(_ step: Step) throws {
         switch step {
         case .conv(let src, let dst, var shape, let weight, let bias, let sum, let act):
-            let (s, d, m) = (try tensor(src), try tensor(dst), try sum.map { try tensor($0) } ?? -1)
+            let (s, d, m) = try (tensor(src), tensor(dst), sum.map { try tensor($0) } ?? -1)
             try check(weight.withUnsafeBufferPointer { w in
                 withOptionalPointer(bias) { zoo_plan_conv(plan, s, d, &shape, w.baseAddress!, $0, m, act) }
             })
         case .linear(let src, let dst, let weight, let bias, let act):
-            let (s, d) = (try tensor(src), try tensor(dst))
+            let (s, d) = try (tensor(src), tensor(dst))
             try check(weight.withUnsafeBufferPointer { w in
                 withOptionalPointer(bias) { zoo_plan_linear(plan, s, d, w.baseAddress!, $0, act) }
             })
@@ -475,7 +474,7 @@ public final class PlannedInference {
             if trace?.image != image || trace?.state != state {
                 trace = nil
                 module.eval()
-                trace = (image, state, try PlanGraph(tracing: module, image: image))
+                trace = try (image, state, PlanGraph(tracing: module, image: image))
             }
             let plan = try InferencePlan(module, inputShape: shape, threads: Threads.count, trace: trace!.graph)
             plans.append((key, plan))
@@ -501,7 +500,8 @@ public final class PlannedInference {
     }
 
     /// The module's output for `input` in evaluation mode, without recording gradients.
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    /// - Throws: `ShapeError` when a layer cannot take its input.
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
         module.eval()
         if usesPlans && input.rank == 4 {
             if !plans.contains(where: { $0.key == input.shape + [Threads.count] }), let larger = largerPlan(for: input.shape) {
@@ -518,12 +518,14 @@ public final class PlannedInference {
                 let output = try plan(for: input.shape).run(input)
                 eagerReason = nil
                 return output
+            } catch let error as ShapeError {
+                throw error
             } catch {
                 eagerReason = "\(error)"
             }
         } else {
             eagerReason = usesPlans ? "a plan takes [N, C, H, W] inputs" : "plans are switched off"
         }
-        return GradMode.withoutGrad { module(Variable(input)) }.value
+        return try GradMode.withoutGrad { try module(Variable(input)) }.value
     }
 }

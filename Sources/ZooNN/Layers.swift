@@ -47,7 +47,7 @@ public final class Conv2d: Module {
     public var outChannels: Int { weight.shape[0] }
     public var kernel: (Int, Int) { (weight.shape[2], weight.shape[3]) }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 
@@ -73,7 +73,7 @@ public final class ConvTranspose2d: Module {
         adopt(weight: weight, bias: self.bias)
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         convTranspose2d(input, weight: weight, bias: bias, stride: stride, padding: padding,
                         outputPadding: outputPadding, dilation: dilation, groups: groups)
     }
@@ -93,7 +93,7 @@ public final class Linear: Module {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
-    public override func forward(_ input: Variable) -> Variable { linear(input, weight: weight, bias: bias) }
+    public override func forward(_ input: Variable) throws -> Variable { linear(input, weight: weight, bias: bias) }
 
     public override func inputProblem(_ shape: [Int]) -> String? {
         shape.count == 2 && shape[1] == inFeatures ? nil : "it expects \(inFeatures) features, not \(shape.dropFirst().reduce(1, *))"
@@ -108,11 +108,9 @@ public final class BatchNorm: Module {
     public let runningMean: Buffer, runningVar: Buffer, batchesTracked: Buffer
     public let eps: Float, momentum: Float
     /// Whether a ReLU follows (timm's BatchNormAct2d: same keys, activation built in).
+    /// In training, the statistics are the batch's, or all data-parallel processes' batches'
+    /// while the thread's context synchronises batch norm (`ForwardContext.synchronisingBatchNorm`).
     public let appliesReLU: Bool
-    /// Synchronised batch norm: while set, every BatchNorm in training takes its statistics
-    /// over the batches of all data-parallel processes, summing per-channel values in place
-    /// through this function (see `batchNorm(_:…crossReplicaSum:)`). Set by the trainer.
-    nonisolated(unsafe) public static var crossReplicaSum: ((inout [Double]) -> Void)?
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, appliesReLU: Bool = false) {
         (self.eps, self.momentum, self.appliesReLU) = (eps, momentum, appliesReLU)
@@ -131,7 +129,7 @@ public final class BatchNorm: Module {
 
     public var channels: Int { weight.shape[0] }
 
-    public override func forward(_ input: Variable) -> Variable { forward(input, relu: appliesReLU) }
+    public override func forward(_ input: Variable) throws -> Variable { forward(input, relu: appliesReLU) }
 
     /// The normalisation, then a ReLU when `relu` (one pass in inference).
     func forward(_ input: Variable, relu withReLU: Bool) -> Variable {
@@ -146,7 +144,7 @@ public final class BatchNorm: Module {
         if isTraining {
             normalised = batchNorm(input, weight: weight, bias: bias, runningMean: &runningMean.value,
                                    runningVar: &runningVar.value, training: true, momentum: momentum, eps: eps,
-                                   crossReplicaSum: Self.crossReplicaSum)
+                                   crossReplicaSum: ForwardContext.current.crossReplicaSum)
         } else {
             // Evaluation reads the statistics: no write-back, so their versions (and the plans and
             // folded weights made from them) stay as they are.
@@ -172,7 +170,7 @@ public final class Lambda: Module {
         self.function = function
     }
 
-    public override func forward(_ input: Variable) -> Variable { function(input) }
+    public override func forward(_ input: Variable) throws -> Variable { function(input) }
 }
 
 public func ReLU() -> Lambda { Lambda("ReLU", relu) }
@@ -197,7 +195,7 @@ public final class Pool2d: Module {
         self.ceilMode = ceilMode
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         switch kind {
         case .max: return maxPool2d(input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
         case .min: return minPool2d(input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
@@ -224,7 +222,7 @@ public func AvgPool2d(_ kernel: Int, stride: Int? = nil, padding: Int = 0, ceilM
 public final class AdaptiveAvgPool2d: Module {
     public let outputSize: (Int, Int)
     public init(_ outputSize: (Int, Int)) { self.outputSize = outputSize }
-    public override func forward(_ input: Variable) -> Variable { adaptiveAvgPool2d(input, outputSize: outputSize) }
+    public override func forward(_ input: Variable) throws -> Variable { adaptiveAvgPool2d(input, outputSize: outputSize) }
 
     public override func inputProblem(_ shape: [Int]) -> String? {
         shape.count == 4 && shape[2] > 0 && shape[3] > 0 ? nil : "it expects a non-empty [N, C, H, W] input"
@@ -242,7 +240,7 @@ public final class Dropout: Module {
         self.channels = channels
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         channels
             ? channelDropout(input, probability: probability, training: isTraining, using: &GlobalRandom.generator)
             : dropout(input, probability: probability, training: isTraining, using: &GlobalRandom.generator)
@@ -257,7 +255,7 @@ public final class LocalResponseNorm: Module {
         (self.size, self.alpha, self.beta, self.k) = (size, alpha, beta, k)
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         localResponseNorm(input, size: size, alpha: alpha, beta: beta, k: k)
     }
 }
@@ -286,7 +284,7 @@ public final class Pad2d: Module {
         }
     }
 
-    public override func forward(_ input: Variable) -> Variable {
+    public override func forward(_ input: Variable) throws -> Variable {
         pad2d(input, margins(height: input.shape[2], width: input.shape[3]), value: value)
     }
 

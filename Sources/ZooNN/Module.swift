@@ -86,11 +86,15 @@ open class Module {
     }
 
     /// Computes the module's output. Subclasses override this.
-    open func forward(_ input: Variable) -> Variable {
+    /// - Throws: `ShapeError` when a layer on the way cannot take its input.
+    open func forward(_ input: Variable) throws -> Variable {
         preconditionFailure("\(type(of: self)) does not implement forward")
     }
 
-    public func callAsFunction(_ input: Variable) -> Variable { traced(input) }
+    /// The module's output for `input`, after checking that this layer can take it.
+    /// - Throws: `ShapeError` naming the first layer that cannot take its input, by its path
+    ///   from this module.
+    public func callAsFunction(_ input: Variable) throws -> Variable { try observed(input) }
 
     /// Why this layer cannot take an input of `shape`, or nil when it can. Layers with
     /// shape rules override this; it is checked before every call.

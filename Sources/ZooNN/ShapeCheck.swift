@@ -1,56 +1,60 @@
-import Foundation
 import ZooTensor
 
-/// What happens when a layer is handed an input it cannot take (wrong channel count, a
-/// feature map smaller than its kernel). By default a precondition failure; a command-line
-/// tool installs a handler that prints the sentence and exits.
-public enum ShapeCheck {
-    nonisolated(unsafe) public static var failure: (String) -> Never = { preconditionFailure($0) }
-    /// Dotted layer names by module, for the messages (set by `name(_:)`).
-    nonisolated(unsafe) static var names: [ObjectIdentifier: String] = [:]
+/// A layer was handed an input it cannot take (wrong channel count, a feature map smaller than
+/// its kernel): thrown by `forward` before the layer computes anything, with one sentence.
+public struct ShapeError: Error, CustomStringConvertible {
+    /// The layer's kind as summaries print it ("Conv2d").
+    public let layerKind: String
+    /// The layer's dotted path in the model the pass ran through ("" for the model itself).
+    public internal(set) var path: String?
+    /// The shape the layer was given, batch first.
+    public let inputShape: [Int]
+    /// Why it cannot take it ("it expects 3 channels, not 1").
+    public let problem: String
+    /// The layer, to find its path in the modules the error passes on its way out.
+    let layer: ObjectIdentifier
 
-    /// Makes failures inside `model` name the layer by its dotted path.
-    public static func name(_ model: Module) {
-        for (path, module) in model.namedModules() { names[ObjectIdentifier(module)] = path.isEmpty ? "(model)" : path }
+    init(_ module: Module, input: [Int], _ problem: String) {
+        (layerKind, inputShape, self.problem, layer) = (module.kindName, input, problem, ObjectIdentifier(module))
     }
 
-    /// A shape probe under way on one thread: the first problem it met.
-    final class Probe { var problem: String? }
-    static let probeKey = "convzoo.ShapeCheck.probe"
+    public var description: String {
+        let name = path.map { "layer '\($0.isEmpty ? "(model)" : $0)' (\(layerKind))" } ?? layerKind
+        let size = inputShape.dropFirst().map(String.init).joined(separator: "×")
+        return "\(name) cannot take an input of size \(size): \(problem)"
+    }
 
-    /// The probe running on this thread, if any (other threads' forward passes are untouched).
-    static var probe: Probe? { Thread.current.threadDictionary[probeKey] as? Probe }
+    /// The same error with the layer's path as seen from `module` (each module on the way out
+    /// of a forward pass names it; the outermost one's name stays).
+    func named(from module: Module) -> ShapeError {
+        guard let path = module.namedModules().first(where: { ObjectIdentifier($0.module) == layer })?.name else { return self }
+        var named = self
+        named.path = path
+        return named
+    }
+}
 
+public enum ShapeCheck {
     /// The first problem a forward pass of one zero input of `input` [C, H, W] meets in
-    /// `model`, as the sentence `failure` would get, or nil when every layer takes its input.
-    /// Nothing stops the program: after a problem each layer hands its input on unchanged, and
-    /// no inference fusion runs (it would fold the weights for nothing).
+    /// `model`, as the sentence its `ShapeError` says, or nil when every layer takes its input.
+    /// The model is left as it was (no inference fusion runs: it would fold the weights for nothing).
     public static func problem(in model: Module, input: [Int]) -> String? {
-        name(model)
         let wasTraining = model.isTraining
         model.eval()
-        let probe = Probe()
-        Thread.current.threadDictionary[probeKey] = probe
-        defer {
-            Thread.current.threadDictionary[probeKey] = nil
-            model.train(wasTraining)
+        defer { model.train(wasTraining) }
+        do {
+            _ = try ForwardContext.observing(ShapeProbe()) {
+                try GradMode.withoutGrad { try model(Variable(Tensor(zeros: [1] + input))) }
+            }
+            return nil
+        } catch {
+            return "\(error)"
         }
-        _ = GradMode.withoutGrad { model(Variable(Tensor(zeros: [1] + input))) }
-        return probe.problem
     }
 
-    /// Whether a shape probe on this thread has met a problem, after which layers pass their
-    /// input on unchanged (a module joining branches then skips the join).
-    public static var probeFailed: Bool { probe?.problem != nil }
-
-    /// Reports that `module` cannot take an input of shape `input` because of `problem`: to
-    /// the probe when one runs, else to `failure`.
-    public static func fail(_ module: Module, input: [Int], _ problem: String) {
-        let name = names[ObjectIdentifier(module)].map { "layer '\($0)' (\(module.kindName))" } ?? module.kindName
-        let size = input.dropFirst().map(String.init).joined(separator: "×")
-        let sentence = "\(name) cannot take an input of size \(size): \(problem)"
-        guard let probe else { failure(sentence) }
-        if probe.problem == nil { probe.problem = sentence }
+    /// Watches a forward pass only to keep inference fusion off.
+    final class ShapeProbe: LayerObserver {
+        func note(_ module: Module, input: [Int], output: Variable) -> Variable { output }
     }
 }
 
@@ -66,4 +70,3 @@ func spatialProblem(_ shape: [Int], channels: Int?, kernel: (Int, Int), stride: 
     }
     return nil
 }
-

@@ -18,26 +18,37 @@ public struct ModelSummary {
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
 }
 
-/// Records each leaf module's output during a forward pass.
-enum SummaryTrace {
-    nonisolated(unsafe) static var rows: [ObjectIdentifier: [(shape: [Int], macs: Int)]]?
+/// Sees each layer of a forward pass, and may hand on another output (a forward hook).
+protocol LayerObserver: ForwardObserver {
+    func note(_ module: Module, input: [Int], output: Variable) -> Variable
+}
+
+/// Records each leaf module's output shape and multiply-accumulates during a forward pass.
+final class SummaryTrace: LayerObserver {
+    var rows: [ObjectIdentifier: [(shape: [Int], macs: Int)]] = [:]
+
+    func note(_ module: Module, input: [Int], output: Variable) -> Variable {
+        if module.children.isEmpty {
+            rows[ObjectIdentifier(module), default: []].append((output.shape, module.macs(input: input, output: output.shape)))
+        }
+        return output
+    }
 }
 
 extension Module {
     /// Runs one image of shape [C, H, W] through the model in eval mode without recording
     /// gradients, and lists every leaf layer with its output shape, parameters and MACs.
     /// A conv's parameters are (K·K·C_in/groups + 1)·C_out; its MACs K·K·C_in/groups·C_out·OH·OW.
-    public func summary(input: [Int]) -> ModelSummary {
+    /// - Throws: `ShapeError` when a layer cannot take its input.
+    public func summary(input: [Int]) throws -> ModelSummary {
         let wasTraining = isTraining
         eval()
         defer { train(wasTraining) }
-        ShapeCheck.name(self)
-        SummaryTrace.rows = [:]
-        defer { SummaryTrace.rows = nil }
-        _ = GradMode.withoutGrad { self(Variable(Tensor(zeros: [1] + input))) }
+        let trace = SummaryTrace()
+        _ = try ForwardContext.observing(trace) { try GradMode.withoutGrad { try self(Variable(Tensor(zeros: [1] + input))) } }
         var layers: [LayerSummary] = []
         for (name, module) in namedModules() where module.children.isEmpty {
-            for call in SummaryTrace.rows?[ObjectIdentifier(module)] ?? [] {
+            for call in trace.rows[ObjectIdentifier(module)] ?? [] {
                 layers.append(LayerSummary(name: name, kind: module.kindName, outputShape: Array(call.shape.dropFirst()),
                                            parameters: module.parameters.reduce(0) { $0 + $1.variable.value.count },
                                            macs: call.macs))
@@ -77,18 +88,25 @@ extension Module {
         }
     }
 
-    /// Calls `forward`, noting the output when a summary is being traced.
-    func traced(_ input: Variable) -> Variable {
-        if ShapeCheck.probe?.problem != nil { return input }
-        if let problem = inputProblem(input.shape) {
-            ShapeCheck.fail(self, input: input.shape, problem)
-            return input
+    /// Checks the input, calls `forward` and shows the output to this thread's observer. A
+    /// `ShapeError` leaving here names its layer's path as seen from this module.
+    func observed(_ input: Variable) throws -> Variable {
+        do {
+            try checkInput(input.shape)
+            let output = try forward(input)
+            guard let observer = ForwardContext.current.observer as? LayerObserver else { return output }
+            return observer.note(self, input: input.shape, output: output)
+        } catch let error as ShapeError {
+            throw children.isEmpty ? error : error.named(from: self)
         }
-        var output = forward(input)
-        if let capture = FeatureCapture.current { output = capture.note(self, output) }
-        if SummaryTrace.rows != nil && children.isEmpty {
-            SummaryTrace.rows![ObjectIdentifier(self), default: []].append((output.shape, macs(input: input.shape, output: output.shape)))
-        }
-        return output
     }
+
+    /// Throws `ShapeError` when this layer cannot take an input of `shape`.
+    func checkInput(_ shape: [Int]) throws {
+        if let problem = inputProblem(shape) { throw ShapeError(self, input: shape, problem) }
+    }
+
+    /// The `ShapeError` of this module for an input of `input` with `problem`, for a module
+    /// whose own wiring meets the problem (branches whose sizes do not line up, say).
+    public func shapeProblem(_ input: [Int], _ problem: String) -> ShapeError { ShapeError(self, input: input, problem) }
 }

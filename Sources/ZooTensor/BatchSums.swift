@@ -26,7 +26,7 @@ public enum BatchSums {
     /// groups, and a 16-image batch (resnet50, AlexNet) is one kernel call, as before groups
     /// (at 8, AlexNet's training step took 1.4× as long: its fully connected weights were read
     /// and summed twice).
-    nonisolated(unsafe) public static var groupSize = 16
+    public static let groupSize = 16
 
     /// Sums over a batch's groups: one group's float sum as it is (exact; no double pass over a
     /// large weight gradient), or several groups' sums added in double.
@@ -92,12 +92,4 @@ public enum BatchSums {
         let group = max(1, groupSize)
         for first in stride(from: 0, to: batch, by: group) { body(first, min(group, batch - first)) }
     }
-}
-
-/// Where this process's images sit in the step's global batch in data-parallel training: images
-/// [first, first + N) of `global`, N being the local batch (set by the trainer around the forward
-/// pass; nil in one process). Random draws per image (dropout's masks) then come out as the whole
-/// batch draws them for these images, and the generator ends where the whole batch leaves it.
-public enum BatchShare {
-    nonisolated(unsafe) public static var current: (first: Int, global: Int)?
 }

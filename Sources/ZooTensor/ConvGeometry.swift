@@ -57,11 +57,11 @@ public struct ConvGeometry: Equatable {
     /// together so that the product stays wide.
     var chunkSize: Int { max(1, min(batch, (2 << 20) / max(1, patchSize * outPlane))) }
 
-    /// Above this many column values per image, the forward pass works in bands of output rows.
-    /// (A static so that tests can lower it to exercise the banded path on small inputs.)
-    nonisolated(unsafe) public static var bandThreshold = 2 << 20
-    /// About how many column values one band holds (4 MiB: it stays in the shared cache).
-    nonisolated(unsafe) public static var bandValues = 1 << 20
+    /// Above this many column values per image, the forward pass works in bands of output rows
+    /// (tests lower it on a thread to exercise the banded path on small inputs: `ConvolutionPaths`).
+    static var bandThreshold: Int { ForwardContext.current.convolutionPaths.bandThreshold }
+    /// About how many column values one band holds.
+    static var bandValues: Int { ForwardContext.current.convolutionPaths.bandValues }
 
     /// Threads for the image-parallel path, or 0 to use the chunked one. When one image's
     /// columns are small (≤ 4 MiB: every layer of a CIFAR net, the late stages of an ImageNet

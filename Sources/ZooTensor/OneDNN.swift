@@ -11,8 +11,9 @@ import Foundation
 /// ConvKernels calls it first and keeps its own im2col path for when the library is
 /// missing, a shape is refused, or `ZOO_CONV=blas` is set.
 public enum OneDNN {
-    /// Whether ConvKernels may use oneDNN (tests switch it off to check the other path).
-    nonisolated(unsafe) public static var isEnabled = true
+    /// Whether ConvKernels may use oneDNN on this thread (tests switch it off to check the
+    /// other path; see `ConvolutionPaths`).
+    public static var isEnabled: Bool { ForwardContext.current.convolutionPaths.oneDNN }
 
     /// True when the library loaded (and `ZOO_CONV` is not "blas").
     public static let isAvailable: Bool = zoo_dnnl_available() != 0
@@ -26,10 +27,13 @@ public enum OneDNN {
     /// Grouped and depthwise convolutions go to oneDNN whatever their size: ConvZoo's path runs
     /// one small matrix product per group (MobileNet v2 at batch 1: 31 ms that way, 18 ms
     /// through oneDNN).
-    nonisolated(unsafe) public static var minimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 18)
+    /// ZOO_DNNL_MIN_MACS sets it for a process; tests change it for a thread (`ConvolutionPaths`).
+    public static var minimumMACs: Int { ForwardContext.current.convolutionPaths.oneDNNMinimumMACs }
+    static let defaultMinimumMACs = Int(ProcessInfo.processInfo.environment["ZOO_DNNL_MIN_MACS"] ?? "") ?? (1 << 18)
 
     static func active(_ g: ConvGeometry) -> Bool {
-        isEnabled && (g.macs >= minimumMACs * max(g.batch, 1) || g.groups > 1) && g.fitsInt32 && isAvailable
+        let paths = ForwardContext.current.convolutionPaths
+        return paths.oneDNN && (g.macs >= paths.oneDNNMinimumMACs * max(g.batch, 1) || g.groups > 1) && g.fitsInt32 && isAvailable
     }
 
     /// oneDNN's name for the kernel it chose for this convolution (after a first call),
@@ -79,19 +83,26 @@ public enum OneDNN {
     }
 
     /// A new tag for weights that will not change (see `conv2dInference`).
-    public static func newWeightsTag() -> UInt64 {
-        tagLock.lock(); defer { tagLock.unlock() }
-        lastTag += 1
-        return lastTag
-    }
+    public static func newWeightsTag() -> UInt64 { tags.next() }
 
     /// Frees oneDNN's kept copy of the weights under `tag`.
     public static func forget(_ tag: UInt64) {
         if isAvailable { zoo_dnnl_forget(tag) }
     }
 
-    private static let tagLock = NSLock()
-    nonisolated(unsafe) private static var lastTag: UInt64 = 0
+    private static let tags = TagCounter()
+
+    /// 1, 2, 3, … to any thread, each once.
+    private final class TagCounter {
+        private let lock = NSLock()
+        private var last: UInt64 = 0
+        func next() -> UInt64 {
+            lock.lock()
+            defer { lock.unlock() }
+            last += 1
+            return last
+        }
+    }
 
     static func backwardData(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                              _ dx: UnsafeMutablePointer<Float>) -> Bool {

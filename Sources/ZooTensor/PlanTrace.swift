@@ -25,12 +25,18 @@ public final class PlanTracer {
     @usableFromInline func append(_ op: TracedOp, _ inputs: [Variable], _ output: Variable) { steps.append((op, inputs, output)) }
 }
 
-/// While `tracer` is set, every operation that an inference plan can compile notes itself there
+/// While a tracer records (`PlanTrace.recording`), every operation that an inference plan can compile notes itself there
 /// (the planner in ZooNN traces a model's eager forward pass this way). An operation that does
 /// not note itself leaves an output the tracer has never seen, and the planner refuses any
 /// step that reads it: a model built from unknown operations falls back to eager execution.
 public enum PlanTrace {
-    nonisolated(unsafe) public static var tracer: PlanTracer?
+    /// The tracer recording this thread's operations, if any.
+    public static var tracer: PlanTracer? { ForwardContext.current.tracer }
+
+    /// Runs `body` with `tracer` noting this thread's operations.
+    public static func recording<R>(_ tracer: PlanTracer, _ body: () throws -> R) rethrows -> R {
+        try ForwardContext.with(\.tracer, tracer, body)
+    }
 
     /// Returns `output`, after noting that `op` made it from `inputs` when tracing.
     @inlinable @discardableResult
@@ -41,9 +47,6 @@ public enum PlanTrace {
 
     /// Runs `body` without noting its operations (an operation built from others notes itself once).
     public static func paused<R>(_ body: () throws -> R) rethrows -> R {
-        let saved = tracer
-        tracer = nil
-        defer { tracer = saved }
-        return try body()
+        try ForwardContext.with(\.tracer, PlanTracer?.none, body)
     }
 }

@@ -104,17 +104,14 @@ import Foundation
 /// as `torch.manual_seed` sets PyTorch's. `GlobalRandom.seed(42)` makes a run repeat.
 public enum GlobalRandom {
     nonisolated(unsafe) public static var generator = Xoshiro256(seed: 0)
-    /// While set, random tensors come out as zeros and draw nothing (see `shapesOnly(_:)`).
-    nonisolated(unsafe) public private(set) static var shapesOnly = false
+    /// While set on this thread, random tensors come out as zeros and draw nothing (see `shapesOnly(_:)`).
+    public static var shapesOnly: Bool { ForwardContext.current.shapesOnly }
 
     public static func seed(_ seed: UInt64) { generator = Xoshiro256(seed: seed) }
 
     /// Runs `body` with random initialisation skipped: models built inside have zero
     /// weights of the right shapes (for counting parameters or tracing shapes), fast.
     public static func shapesOnly<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = shapesOnly
-        shapesOnly = true
-        defer { shapesOnly = previous }
-        return try body()
+        try ForwardContext.with(\.shapesOnly, true, body)
     }
 }

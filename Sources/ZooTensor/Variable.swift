@@ -124,23 +124,3 @@ public final class Variable {
     }
 }
 
-/// Whether operations record the graph. `GradMode.withoutGrad { … }` is inference mode.
-public enum GradMode {
-    nonisolated(unsafe) public private(set) static var isEnabled = true
-
-    /// Runs `body` with recording off; nothing inside keeps a backward function.
-    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = isEnabled
-        isEnabled = false
-        defer { isEnabled = previous }
-        return try body()
-    }
-
-    /// Runs `body` with recording on (gradients inside an inference-mode caller).
-    public static func withGrad<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = isEnabled
-        isEnabled = true
-        defer { isEnabled = previous }
-        return try body()
-    }
-}

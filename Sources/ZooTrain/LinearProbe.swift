@@ -57,8 +57,8 @@ public struct LinearProbe: Equatable {
                 var batch = [Float](); batch.reserveCapacity(rows.count * width)
                 for row in rows { batch += standardised.scalars[row * width ..< (row + 1) * width] }
                 optimizer.zeroGrad()
-                GradMode.withGrad {
-                    var loss = crossEntropy(layer(Variable(Tensor(shape: [rows.count, width], scalars: batch))), targets: rows.map { labels[$0] })
+                try GradMode.withGrad {
+                    var loss = try crossEntropy(layer(Variable(Tensor(shape: [rows.count, width], scalars: batch))), targets: rows.map { labels[$0] })
                     if weightDecay > 0 { loss = loss + scale(sum(layer.weight * layer.weight), by: weightDecay / 2) }
                     loss.backward()
                 }
@@ -85,7 +85,7 @@ public struct LinearProbe: Equatable {
     /// The fraction of rows of `embeddings` [N, D] whose predicted class is their label.
     public func accuracy(embeddings: Tensor, labels: [Int]) throws -> Double {
         try Self.checkRows(embeddings, labels: labels, classes: classCount)
-        let hits = zip(try predictions(embeddings), labels).filter { $0 == $1 }.count
+        let hits = try zip(predictions(embeddings), labels).filter { $0 == $1 }.count
         return Double(hits) / Double(labels.count)
     }
 

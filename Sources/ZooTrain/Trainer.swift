@@ -60,15 +60,15 @@ public final class Trainer {
     }
 
     /// The loss of one batch; a model with auxiliary classifiers adds theirs, weighted, in training.
-    func loss(_ batch: Batch) -> (loss: Variable, logits: Tensor) {
+    func loss(_ batch: Batch) throws -> (loss: Variable, logits: Tensor) {
         let input = Variable(batch.images)
         if let network = model as? AuxiliaryClassifiers, model.isTraining {
-            let (logits, auxiliary) = network.forwardWithAuxiliary(input)
+            let (logits, auxiliary) = try network.forwardWithAuxiliary(input)
             var loss = crossEntropy(logits, targets: batch.labels, labelSmoothing: configuration.labelSmoothing)
             for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: batch.labels), by: network.auxiliaryLossWeight) }
             return (loss, logits.value)
         }
-        let logits = model(input)
+        let logits = try model(input)
         return (crossEntropy(logits, targets: batch.labels, labelSmoothing: configuration.labelSmoothing), logits.value)
     }
 
@@ -82,9 +82,7 @@ public final class Trainer {
         try checkShares(configuration.batchSize, train.count)
         if let parallel {
             try parallel.broadcastState(model)
-            if parallel.options.synchronizeBatchNorm { BatchNorm.crossReplicaSum = { parallel.crossReplicaSum(&$0) } }
         }
-        defer { BatchNorm.crossReplicaSum = nil }
         communicationSeconds = 0
         let loader = DataLoader(train, batchSize: configuration.batchSize, seed: configuration.seed &+ UInt64(epoch) &* 7919,
                                 augmentation: configuration.augmentation, mean: mean, std: std, shard: shard)
@@ -122,9 +120,11 @@ public final class Trainer {
             parallel.resetTimes()
             try parallel.broadcastBuffers(model)
         }
-        BatchShare.current = parallel == nil ? nil : (batch.globalOffset, batch.globalCount)
-        let (loss, logits) = self.loss(batch)
-        BatchShare.current = nil
+        // In data-parallel training the forward pass knows its share of the global batch, and
+        // synchronised batch norm sums its statistics over the processes.
+        let globalShare = parallel.map { _ in (first: batch.globalOffset, global: batch.globalCount) }
+        let sum = parallel.flatMap { parallel in parallel.options.synchronizeBatchNorm ? { parallel.crossReplicaSum(&$0) } : nil }
+        let (loss, logits) = try BatchShare.with(globalShare) { try ForwardContext.synchronisingBatchNorm(sum) { try self.loss(batch) } }
         // The step's loss is the mean over the global batch: this process's share of it.
         let share = Float(batch.labels.count) / Float(batch.globalCount)
         buckets?.reset()
@@ -167,8 +167,8 @@ public final class Trainer {
         // Loss sum, top-1, top-5, then each class's correct and total.
         var counts = [Double](repeating: 0, count: 3 + 2 * dataset.classCount)
         for batch in DataLoader(dataset, batchSize: batchSize, seed: nil, mean: mean, std: std, shard: shard) where !batch.labels.isEmpty {
-            GradMode.withoutGrad {
-                let logits = Variable(inference(batch.images))
+            try GradMode.withoutGrad {
+                let logits = try Variable(inference(batch.images))
                 counts[0] += Double(crossEntropy(logits, targets: batch.labels).value.scalar) * Double(batch.labels.count)
                 counts[1] += Double(correct(logits.value, batch.labels, k: 1))
                 counts[2] += Double(correct(logits.value, batch.labels, k: 5))

@@ -20,7 +20,6 @@ extension ZooCommand {
         @Option(name: .customLong("bucket-mb"), help: "Under mpirun with --train: gradient bucket size in MB.") var bucketMB = 25.0
 
         func run() {
-            installErrorHandlers()
             let entry = lookUp(model)
             if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
             if iters < 1 { fail("--iters must be at least 1, got \(iters)") }
@@ -31,8 +30,7 @@ extension ZooCommand {
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
             let network = entry.build(classCount: entry.defaultClassCount, input: shape)
-            ShapeCheck.name(network)
-            let macs = GlobalRandom.shapesOnly { network.summary(input: shape).macs } * batch
+            let macs = orFail { try GlobalRandom.shapesOnly { try network.summary(input: shape).macs } } * batch
             var rng = Xoshiro256(seed: 2)
             let x = Variable(Tensor.randomNormal([batch] + shape, using: &rng))
             let labels = (0..<batch).map { $0 % entry.defaultClassCount }
@@ -51,23 +49,23 @@ extension ZooCommand {
                 path = "eager"
             }
             var stepTimes: [[Double]] = []
-            func step() {
+            func step() throws {
                 if train {
                     optimizer.zeroGrad()
-                    crossEntropy(network(x), targets: labels).backward()
+                    try crossEntropy(network(x), targets: labels).backward()
                     optimizer.step()
                 } else if let plan {
                     if profile { stepTimes.append(plan.runTimed(x.value).stepMilliseconds) } else { _ = plan.run(x.value) }
                 } else {
-                    _ = GradMode.withoutGrad { network(x) }
+                    _ = try GradMode.withoutGrad { try network(x) }
                 }
             }
-            step()
+            orFail { try step() }
             stepTimes = []
             var times: [Double] = []
             for _ in 0..<iters {
                 let start = DispatchTime.now().uptimeNanoseconds
-                step()
+                orFail { try step() }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             if let plan, profile { printProfile(plan, stepTimes) }
@@ -95,7 +93,6 @@ extension ZooCommand {
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
             let network = entry.build(classCount: entry.defaultClassCount, input: shape)
-            ShapeCheck.name(network)
             var configuration = TrainingConfiguration()
             configuration.batchSize = batch * group.size
             configuration.learningRate = 1e-4
@@ -146,19 +143,19 @@ extension ZooCommand {
             if let problem = entry.inputProblem(train.shape) { fail("\(entry.name) cannot take \(data)'s images: \(problem)") }
             GlobalRandom.seed(1)
             let network = entry.build(classCount: max(entry.defaultClassCount, train.classCount), input: train.shape)
-            let macs = GlobalRandom.shapesOnly { network.summary(input: train.shape).macs }
+            let macs = orFail { try GlobalRandom.shapesOnly { try network.summary(input: train.shape).macs } }
             let optimizer = SGD(network.namedParameters().map(\.variable), learningRate: 0.01, momentum: 0.9)
             let (mean, std) = train.channelStatistics()
             network.train()
-            func step(_ batch: Batch) {
+            func step(_ batch: Batch) throws {
                 optimizer.zeroGrad()
-                crossEntropy(network(Variable(batch.images)), targets: batch.labels).backward()
+                try crossEntropy(network(Variable(batch.images)), targets: batch.labels).backward()
                 optimizer.step()
             }
-            for batch in DataLoader(train, batchSize: batch, seed: 1, mean: mean, std: std).prefix(3) { step(batch) }
+            for batch in DataLoader(train, batchSize: batch, seed: 1, mean: mean, std: std).prefix(3) { orFail { try step(batch) } }
             let start = DispatchTime.now().uptimeNanoseconds
             var batches = 0
-            for batch in DataLoader(train, batchSize: batch, seed: 2, mean: mean, std: std) { step(batch); batches += 1 }
+            for batch in DataLoader(train, batchSize: batch, seed: 2, mean: mean, std: std) { orFail { try step(batch) }; batches += 1 }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let result: [String: Any] = ["seconds_per_epoch": seconds, "ms_per_batch": seconds * 1000 / Double(batches),
                                          "convolutions": convolutionEngine,

@@ -27,7 +27,6 @@ extension ZooCommand {
         }
 
         func run() throws {
-            installErrorHandlers()
             let loaded = choice.load()
             loaded.usesInferencePlans = !eager
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
@@ -42,7 +41,7 @@ extension ZooCommand {
                     index += 1
                     do {
                         let image = try loaded.readImage(path, maximumPixels: maxPixels)
-                        inputs.append(try loaded.inputTensor(for: image, name: path))
+                        try inputs.append(loaded.inputTensor(for: image, name: path))
                         names.append(path)
                         if report != nil { seen.append(loaded.preprocessing.croppedImage(for: image)) }
                     } catch {

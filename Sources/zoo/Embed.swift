@@ -45,7 +45,6 @@ extension ZooCommand {
         }
 
         func run() throws {
-            installErrorHandlers()
             checkDestination()
             if let data { try embedDataSet(data) } else { try embedFiles() }
         }
@@ -82,7 +81,7 @@ extension ZooCommand {
                     let file = files.paths[index]
                     index += 1
                     do {
-                        inputs.append(try loaded.inputTensor(for: try loaded.readImage(file, maximumPixels: maxPixels), name: file))
+                        try inputs.append(loaded.inputTensor(for: loaded.readImage(file, maximumPixels: maxPixels), name: file))
                         names.append(file)
                     } catch {
                         warn("\(error)")

@@ -15,7 +15,6 @@ extension ZooCommand {
         @Flag(help: "Run the network eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
 
         func run() {
-            installErrorHandlers()
             guard FileManager.default.isReadableFile(atPath: weights) else { fail("cannot read '\(weights)': no such file or not readable") }
             let source = WeightsSource(weights)
             let name = modelName(model, weights: source)

@@ -24,7 +24,6 @@ extension ZooCommand {
             @Option(help: "Output folder (results.csv, summary.md, train_error/test_error .svg and .png).") var out: String
 
             func run() {
-                installErrorHandlers()
                 let depthList = depths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard !depthList.isEmpty, depthList.allSatisfy({ ModelRegistry.depthSeriesHas(depth: $0 ?? 0) }) else {
                     fail("--depths must be a comma-separated list of depths 6n + 2 (20, 32, 44, 56, 110), not '\(depths)'")

@@ -35,7 +35,6 @@ extension ZooCommand {
         }
 
         func run() throws {
-            installErrorHandlers()
             if let input { return explainTensor(input) }
             let loaded = choice.load()
             if let classIndex, classIndex >= loaded.classCount {

@@ -14,7 +14,6 @@ extension ZooCommand {
         @Argument(help: "A PNG or JPEG file.") var image: String
 
         func run() {
-            installErrorHandlers()
             let loaded = choice.load()
             let layerName = layer ?? loaded.entry.explainLayer
             let x = orFail { try loaded.inputTensor(for: try loaded.readImage(image), name: image) }
@@ -38,7 +37,6 @@ extension ZooCommand {
         @Option(help: "The PNG (or .svg) to write.") var out: String
 
         func run() {
-            installErrorHandlers()
             let loaded = choice.load()
             let convolutions = loaded.module.namedModules().filter { $0.module is Conv2d }
             guard let first = convolutions.first else { fail("\(loaded.name) has no convolution") }

@@ -34,9 +34,8 @@ extension ZooCommand {
             if let classCount, classCount < 1 { fail("--num-classes must be at least 1, got \(classCount)") }
             let shape = inputShape(input, default: entry.defaultInput)
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
-            installErrorHandlers()
             let network = GlobalRandom.shapesOnly { entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
-            let summary = network.summary(input: shape)
+            let summary = try network.summary(input: shape)
             json ? printJSONSummary(summary) : printTable(summary)
         }
 

@@ -18,7 +18,6 @@ extension ZooCommand {
         @Flag(help: "Print one JSON object per line: the catalogue entry's fields and the computed ones.") var json = false
 
         func run() {
-            installErrorHandlers()
             let rows = orFail { try Zoo.weightsTable(models: models.isEmpty ? nil : models) }
             if rows.isEmpty, let model = models.first { fail("no pretrained weights are published for \(model) in the catalogue") }
             if json {
@@ -71,7 +70,6 @@ extension ZooCommand {
         @Option(help: "With --all: only this family's models (see 'zoo list').") var family: String?
 
         func run() {
-            installErrorHandlers()
             if all == !names.isEmpty { fail(all ? "give --all or names, not both" : "name the weights to fetch (MODEL or MODEL:TAG), or pass --all") }
             if family != nil && !all { fail("--family goes with --all") }
             let chosen: [PublishedWeights]

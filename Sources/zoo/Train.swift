@@ -9,7 +9,6 @@ extension ZooCommand {
         @OptionGroup var recipe: RecipeOptions
 
         func run() {
-            installErrorHandlers()
             let entry = lookUp(model)
             recipe.validateNumbers()
             let group = joinTrainingGroup()
@@ -34,7 +33,6 @@ extension ZooCommand {
         @OptionGroup var recipe: RecipeOptions
 
         func run() {
-            installErrorHandlers()
             guard ["backbone", "none"].contains(freeze) else { fail("--freeze must be backbone or none, not '\(freeze)'") }
             recipe.validateNumbers()
             let entry = lookUp(model)

@@ -60,7 +60,7 @@ private func architecture(of path: String, named name: String) -> String {
 func givenOrShipped(model: String?, weights: String?) -> (model: String, weights: WeightsSource) {
     if let model { _ = lookUp(model) }
     let source = weights.map { WeightsSource($0) } ?? {
-        do { return .file(try Zoo.shippedWeights(for: model)) } catch {
+        do { return try .file(Zoo.shippedWeights(for: model)) } catch {
             guard let model, !(orFail { try Zoo.weights(for: model) }).isEmpty else { fail("\(error)") }
             return .pretrained
         }
@@ -98,7 +98,6 @@ extension ZooCommand {
         @OptionGroup var transformInput: TransformInputOption
 
         func run() {
-            installErrorHandlers()
             let loaded = loadModel(model, weights: WeightsSource(source), classCount: classCount, transformInput: transformInput.setting)
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
             orFail { try loaded.save(destination) }
@@ -118,7 +117,6 @@ extension ZooCommand {
         @OptionGroup var transformInput: TransformInputOption
 
         func run() {
-            installErrorHandlers()
             let file = orFail { try SafeTensors.read(input) }
             guard let x = file["input"] else { fail("'\(input)' has no tensor named 'input'") }
             guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {

@@ -34,11 +34,6 @@ func orFail<T>(_ body: () throws -> T) -> T {
     do { return try body() } catch { fail("\(error)") }
 }
 
-/// Layer shape errors become one sentence and exit status 1 instead of a crash.
-func installErrorHandlers() {
-    ShapeCheck.failure = { fail($0) }
-}
-
 /// The registry entry `name`, or a sentence with the closest known name.
 func lookUp(_ name: String) -> ModelEntry { orFail { try Zoo.entry(name) } }
 

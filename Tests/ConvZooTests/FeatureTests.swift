@@ -19,9 +19,9 @@ final class FeatureTests: XCTestCase {
 
     /// Runs `paths` of `model` in order on `x` (eager, with grad mode on so that nothing is fused:
     /// the same arithmetic as the layer-by-layer pass).
-    func run(_ model: ZooModel, _ paths: [String], on x: Tensor) -> Tensor {
-        GradMode.withGrad {
-            paths.reduce(Variable(x)) { value, path in model.module.module(at: path)!(value) }.value
+    func run(_ model: ZooModel, _ paths: [String], on x: Tensor) throws -> Tensor {
+        try GradMode.withGrad {
+            try paths.reduce(Variable(x)) { value, path in try model.module.module(at: path)!(value) }.value
         }
     }
 
@@ -34,16 +34,16 @@ final class FeatureTests: XCTestCase {
         XCTAssertEqual(features["layer1.0.bn1"]?.shape, [2, 64, 16, 16], "a BatchNorm that inference fuses into its convolution")
         // The rest of the network run from layer3's output gives the model's logits.
         let rest = ["layer4", "avgpool", "flatten", "fc"]
-        let resumed = run(model, rest, on: features["layer3"]!)
+        let resumed = try run(model, rest, on: features["layer3"]!)
         let bound = 1e-5 * max(1, before.scalars.map(abs).max()!)
         XCTAssertLessThan(maxDifference(resumed, before), bound)
         // Negative control: the last block's output before its residual sum and ReLU has the
         // same shape as layer3's and gives other logits.
         let early = try model.features(batch, at: ["layer3.1.bn2"])["layer3.1.bn2"]!
         XCTAssertEqual(early.shape, features["layer3"]!.shape)
-        XCTAssertGreaterThan(maxDifference(run(model, rest, on: early), before), 100 * bound)
+        XCTAssertGreaterThan(maxDifference(try run(model, rest, on: early), before), 100 * bound)
         // layer2's output is the stem and the first two stages run layer by layer.
-        let stem = run(model, ["conv1", "bn1", "maxpool", "layer1", "layer2"], on: batch)
+        let stem = try run(model, ["conv1", "bn1", "maxpool", "layer1", "layer2"], on: batch)
         XCTAssertLessThan(maxDifference(stem, features["layer2"]!), 1e-6 * max(1, stem.scalars.map(abs).max()!))
         // Asking for layers changed nothing: the same logits before and after.
         XCTAssertEqual(try model.forward(batch), before)

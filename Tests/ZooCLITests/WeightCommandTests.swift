@@ -51,11 +51,11 @@ final class WeightCommandTests: XCTestCase {
         let x = try SafeTensors.read(path("x.safetensors"))["input"]!
         // The library's inference path (a compiled plan) gives the same bits; with --eager, the
         // layer-by-layer forward pass does.
-        XCTAssertEqual(try SafeTensors.read(path("y.safetensors"))["output"], PlannedInference(model)(x))
+        XCTAssertEqual(try SafeTensors.read(path("y.safetensors"))["output"], try PlannedInference(model)(x))
         let eager = try run(["forward", "--model", "resnet20", "--weights", path("w.safetensors"), "--eager",
                              "--input", path("x.safetensors"), "--output", path("y.safetensors")])
         XCTAssertEqual(eager.status, 0, eager.stderr)
-        XCTAssertEqual(try SafeTensors.read(path("y.safetensors"))["output"], GradMode.withoutGrad { model(Variable(x)) }.value)
+        XCTAssertEqual(try SafeTensors.read(path("y.safetensors"))["output"], try GradMode.withoutGrad { try model(Variable(x)) }.value)
 
         let converted = try run(["convert", path("w.safetensors"), path("c.safetensors"), "--model", "resnet20"])
         XCTAssertEqual(converted.status, 0, converted.stderr)

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import ZooModels
-import ZooNN
+@_spi(Testing) import ZooNN
 import ZooTensor
 import ZooTestSupport
 
@@ -17,7 +17,8 @@ final class InferencePlanTests: XCTestCase {
     }
 
     /// A model of the registry in eval mode, its eager output and its plan's for one random batch.
-    func outputs(_ name: String, input: [Int]? = nil, batch: Int = 2) throws -> (eager: Tensor, planned: Tensor, plan: InferencePlan) {
+    func outputs(_ name: String, input: [Int]? = nil, batch: Int = 2, fault: InferencePlan.Fault = .none) throws
+        -> (eager: Tensor, planned: Tensor, plan: InferencePlan) {
         let entry = try XCTUnwrap(ModelRegistry.entry(name))
         let shape = input ?? entry.defaultInput
         GlobalRandom.seed(11)
@@ -27,8 +28,8 @@ final class InferencePlanTests: XCTestCase {
         model.eval()
         let x = Tensor.randomNormal([batch] + shape, using: &rng)
         // With gradients recorded nothing is fused: the plain layer-by-layer reference.
-        let eager = model(Variable(x)).value
-        let plan = try InferencePlan(model, inputShape: [batch] + shape)
+        let eager = try model(Variable(x)).value
+        let plan = try InferencePlan(model, inputShape: [batch] + shape, fault: fault)
         return (eager, plan.run(x), plan)
     }
 
@@ -80,13 +81,10 @@ final class InferencePlanTests: XCTestCase {
     /// Negative controls: a plan that drops the residual sums, or reads a blocked tensor as plain
     /// NCHW, is caught by the same check.
     func testMistakesInAPlanAreCaught() throws {
-        defer { InferencePlan.fault = .none }
         for fault in [InferencePlan.Fault.droppedResidualSum, .plainLayoutIntoPooling] {
-            InferencePlan.fault = fault
-            let (eager, planned, _) = try outputs("resnet20")
+            let (eager, planned, _) = try outputs("resnet20", fault: fault)
             XCTAssertNotNil(closeness(planned, eager, tolerance: 1e-4 * min(1, eager.maxAbs)), "\(fault) went unnoticed")
         }
-        InferencePlan.fault = .none
         let (eager, planned, _) = try outputs("resnet20")
         XCTAssertNil(closeness(planned, eager, tolerance: 1e-4 * min(1, eager.maxAbs)))
     }
@@ -103,8 +101,8 @@ final class InferencePlanTests: XCTestCase {
         var rng = Xoshiro256(seed: 1)
         let x = Tensor.randomNormal([1, 3, 32, 32], using: &rng)
         let fresh = try InferencePlan(model, inputShape: [1, 3, 32, 32]).run(x)
-        XCTAssertNil(closeness(fresh, model(Variable(x)).value, tolerance: 1e-5))
-        XCTAssertNotNil(closeness(plan.run(x), model(Variable(x)).value, tolerance: 1e-5), "the stale plan still gives the new output")
+        XCTAssertNil(closeness(fresh, try model(Variable(x)).value, tolerance: 1e-5))
+        XCTAssertNotNil(closeness(plan.run(x), try model(Variable(x)).value, tolerance: 1e-5), "the stale plan still gives the new output")
     }
 
     /// A short last batch runs through the plan of the full one (padded), not a plan of its own;
@@ -117,9 +115,9 @@ final class InferencePlanTests: XCTestCase {
         let inference = PlannedInference(model)
         for batch in [4, 3, 1] {
             let x = Tensor.randomNormal([batch, 3, 32, 32], using: &rng)
-            let output = inference(x)
+            let output = try inference(x)
             XCTAssertNil(inference.eagerReason)
-            XCTAssertNil(closeness(output, model(Variable(x)).value, tolerance: 1e-5), "batch \(batch)")
+            XCTAssertNil(closeness(output, try model(Variable(x)).value, tolerance: 1e-5), "batch \(batch)")
         }
         XCTAssertEqual(inference.compiledShapes, [[4, 3, 32, 32], [1, 3, 32, 32]])
     }

@@ -9,7 +9,7 @@ import ZooTensor
 final class ModelRunTests: XCTestCase {
     static let slow = ProcessInfo.processInfo.environment["ZOO_SLOW_TESTS"] == "1"
 
-    func runOnce(_ entry: ModelEntry, batch: Int) {
+    func runOnce(_ entry: ModelEntry, batch: Int) throws {
         GlobalRandom.seed(3)
         let classCount = 7
         let model = entry.build(ModelOptions(classCount: classCount, input: entry.defaultInput, auxiliaryHeads: !entry.optionalModules.isEmpty))
@@ -32,12 +32,12 @@ final class ModelRunTests: XCTestCase {
         let optimizer = SGD(parameters.map(\.variable), learningRate: 0.01, momentum: 0.9)
         var loss: Variable
         if let network = model as? AuxiliaryClassifiers {
-            let (main, auxiliary) = network.forwardWithAuxiliary(images)
+            let (main, auxiliary) = try network.forwardWithAuxiliary(images)
             XCTAssertEqual(auxiliary.count, entry.optionalModules.count, "\(entry.name): auxiliary heads in training")
             loss = crossEntropy(main, targets: labels)
             for aux in auxiliary { loss = loss + scale(crossEntropy(aux, targets: labels), by: network.auxiliaryLossWeight) }
         } else {
-            loss = crossEntropy(model(images), targets: labels)
+            loss = crossEntropy(try model(images), targets: labels)
         }
         XCTAssertTrue(loss.value.scalar.isFinite, "\(entry.name): loss \(loss.value.scalar)")
         loss.backward()
@@ -49,17 +49,17 @@ final class ModelRunTests: XCTestCase {
         XCTAssertTrue(parameters.allSatisfy { $0.variable.value.allFinite }, "\(entry.name): weights stay finite")
     }
 
-    func testSmallModelsForwardAndTrainingStep() {
+    func testSmallModelsForwardAndTrainingStep() throws {
         let small = ModelRegistry.entries.filter { $0.defaultInput[1] <= 32 }
         XCTAssertEqual(small.count, 17)
-        for entry in small { runOnce(entry, batch: 2) }
+        for entry in small { try runOnce(entry, batch: 2) }
     }
 
     func testCIFARNetsTakeFashionMNISTSizedInput() {
         for name in ["resnet20", "plain20", "preact_resnet110", "densenet_bc_100", "se_resnet20"] {
             let model = ModelRegistry.entry(name)!.build(classCount: 10, input: [1, 28, 28])
             model.eval()
-            XCTAssertEqual(GradMode.withoutGrad { model(Variable(Tensor(zeros: [2, 1, 28, 28]))) }.shape, [2, 10], name)
+            XCTAssertEqual(try GradMode.withoutGrad { try model(Variable(Tensor(zeros: [2, 1, 28, 28]))) }.shape, [2, 10], name)
         }
     }
 
@@ -67,7 +67,7 @@ final class ModelRunTests: XCTestCase {
         try XCTSkipUnless(Self.slow, "set ZOO_SLOW_TESTS=1 to run every ImageNet-size model")
         // Batch 2 where auxiliary heads run: Inception v3's head normalises a 1×1 map, which needs
         // more than one image in training (as in PyTorch).
-        for entry in ModelRegistry.entries where entry.defaultInput[1] > 32 { runOnce(entry, batch: entry.optionalModules.isEmpty ? 1 : 2) }
+        for entry in ModelRegistry.entries where entry.defaultInput[1] > 32 { try runOnce(entry, batch: entry.optionalModules.isEmpty ? 1 : 2) }
     }
 }
 

@@ -80,7 +80,7 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(summary.parameters, summary.layers.reduce(0) { $0 + $1.parameters })
         // The paper's 32×32 geometry: C1 unpadded, 32 − 5 + 1 = 28.
         let paper = GlobalRandom.shapesOnly { ModelRegistry.entry("lenet5")!.build(classCount: 10, input: [1, 32, 32]) }
-        XCTAssertEqual(paper.summary(input: [1, 32, 32]).layers.filter { $0.kind == "Conv2d" }.map(\.outputShape),
+        XCTAssertEqual(try paper.summary(input: [1, 32, 32]).layers.filter { $0.kind == "Conv2d" }.map(\.outputShape),
                        [[6, 28, 28], [16, 10, 10]])
     }
 

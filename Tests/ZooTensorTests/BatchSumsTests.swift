@@ -104,13 +104,13 @@ final class BatchSumsTests: XCTestCase {
     func testDropoutOnASharesDrawsTheWholeBatchsMasks() {
         var rng = Xoshiro256(seed: 11)
         let x = Tensor.randomNormal([12, 3, 4, 4], using: &rng)
-        defer { BatchShare.current = nil }
         func run(_ rows: (Int, Int), share: (first: Int, global: Int)?, channels: Bool) -> ([Float], UInt64) {
             var generator = Xoshiro256(seed: 5)
-            BatchShare.current = share
             let input = Variable(self.rows(x, rows.0, rows.1))
-            let y = channels ? channelDropout(input, probability: 0.5, training: true, using: &generator)
-                             : dropout(input, probability: 0.5, training: true, using: &generator)
+            let y = BatchShare.with(share) {
+                channels ? channelDropout(input, probability: 0.5, training: true, using: &generator)
+                         : dropout(input, probability: 0.5, training: true, using: &generator)
+            }
             return (y.value.scalars, generator.next())
         }
         for channels in [false, true] {

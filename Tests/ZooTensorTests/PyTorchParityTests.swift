@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import ZooTensor
+@_spi(Testing) import ZooTensor
 import ZooTestSupport
 
 /// Forward values and gradients against PyTorch, from fixtures written by
@@ -10,17 +10,14 @@ final class PyTorchParityTests: XCTestCase {
 
     func testConv2dMatchesPyTorch() throws {
         // The fixtures are small: let oneDNN take them all.
-        let minimum = OneDNN.minimumMACs
-        OneDNN.minimumMACs = 0
-        defer { OneDNN.minimumMACs = minimum }
-        try checkConv2dFixtures(path: OneDNN.isAvailable ? "oneDNN" : "im2col")
+        try ForwardContext.withConvolutionPaths({ $0.oneDNNMinimumMACs = 0 }) {
+            try checkConv2dFixtures(path: OneDNN.isAvailable ? "oneDNN" : "im2col")
+        }
     }
 
     /// The same fixtures through ConvZoo's own im2col + sgemm path (taken when oneDNN is missing).
     func testIm2colConv2dMatchesPyTorch() throws {
-        OneDNN.isEnabled = false
-        defer { OneDNN.isEnabled = true }
-        try checkConv2dFixtures(path: "im2col")
+        try ForwardContext.withConvolutionPaths({ $0.oneDNN = false }) { try checkConv2dFixtures(path: "im2col") }
     }
 
     /// oneDNN must be the path taken where its library is installed (CI sets
@@ -30,13 +27,12 @@ final class PyTorchParityTests: XCTestCase {
             throw XCTSkip("libdnnl.so.2 is not installed; set ZOO_REQUIRE_ONEDNN=1 to make this a failure")
         }
         XCTAssertTrue(OneDNN.isAvailable, "libdnnl.so.2 did not load")
-        let minimum = OneDNN.minimumMACs
-        OneDNN.minimumMACs = 0
-        defer { OneDNN.minimumMACs = minimum }
         var rng = Xoshiro256(seed: 7)
         let x = leaf(Tensor.randomNormal([2, 8, 9, 9], using: &rng)), w = leaf(Tensor.randomNormal([4, 8, 3, 3], using: &rng))
-        let y = conv2d(x, weight: w, padding: (1, 1))
-        y.backward(Tensor(zeros: y.shape, value: 1))
+        ForwardContext.withConvolutionPaths({ $0.oneDNNMinimumMACs = 0 }) {
+            let y = conv2d(x, weight: w, padding: (1, 1))
+            y.backward(Tensor(zeros: y.shape, value: 1))
+        }
         let g = ConvGeometry(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
         for kind in 0..<3 { XCTAssertFalse(OneDNN.implementation(g, kind: kind).isEmpty, "no oneDNN primitive of kind \(kind) ran") }
     }
@@ -68,22 +64,24 @@ final class PyTorchParityTests: XCTestCase {
     /// The forward pass's other path on the same fixtures: bands of one or two output rows (the
     /// path of VGG-size feature maps), on one thread.
     func testBandedConvolutionMatchesPyTorch() throws {
-        let (threads, threshold, values) = (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues)
-        defer { (Threads.count, ConvGeometry.bandThreshold, ConvGeometry.bandValues, OneDNN.isEnabled) = (threads, threshold, values, true) }
+        let threads = Threads.count
+        defer { Threads.count = threads }
         Threads.count = 1
-        OneDNN.isEnabled = false
-        ConvGeometry.bandThreshold = 0
         for rows in [1, 2] {
             for name in Fixtures.names("ops", prefix: "conv2d_") {
                 let (f, config) = try Fixtures.load("ops", name)
                 let x = try f.require("x"), w = try f.require("weight")
                 let g = ConvGeometry(input: x.shape, weight: w.shape, stride: config.pair("stride"), padding: config.pair("padding"),
                                      dilation: config.pair("dilation"), groups: config.int("groups"))
-                ConvGeometry.bandValues = rows * w.shape[1] * w.shape[2] * w.shape[3] * g.outWidth
-                let y = GradMode.withoutGrad {
-                    conv2d(Variable(x), weight: Variable(w), bias: config.bool("bias") ? Variable(try! f.require("bias")) : nil,
-                           stride: config.pair("stride"), padding: config.pair("padding"), dilation: config.pair("dilation"),
-                           groups: config.int("groups"))
+                let bands: (inout ConvolutionPaths) -> Void = {
+                    ($0.oneDNN, $0.bandThreshold, $0.bandValues) = (false, 0, rows * w.shape[1] * w.shape[2] * w.shape[3] * g.outWidth)
+                }
+                let y = ForwardContext.withConvolutionPaths(bands) {
+                    GradMode.withoutGrad {
+                        conv2d(Variable(x), weight: Variable(w), bias: config.bool("bias") ? Variable(try! f.require("bias")) : nil,
+                               stride: config.pair("stride"), padding: config.pair("padding"), dilation: config.pair("dilation"),
+                               groups: config.int("groups"))
+                    }
                 }
                 XCTAssertNil(closeness(y.value, try f.require("out"), "\(name), bands of \(rows) output rows"))
             }

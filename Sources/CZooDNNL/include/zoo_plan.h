@@ -79,9 +79,9 @@ double zoo_plan_step_macs(const zoo_plan *plan, int step);
 size_t zoo_plan_arena_bytes(const zoo_plan *plan);
 size_t zoo_plan_weight_bytes(const zoo_plan *plan);
 
-/* For tests: plans finalized while this is non-zero carry a deliberate mistake, to show that
-   the checks catch one: 1 drops every convolution's residual sum, 2 describes every pooling
-   input as plain NCHW although it is blocked. */
-extern int zoo_plan_fault;
+/* For tests: a plan given a fault before it is finalized carries a deliberate mistake, to show
+   that the checks catch one: 1 drops every convolution's residual sum, 2 describes every pooling
+   input as plain NCHW although it is blocked. 0 (the default) is none. */
+void zoo_plan_set_fault(zoo_plan *plan, int fault);
 
 #endif
