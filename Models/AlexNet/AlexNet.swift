@@ -4,6 +4,7 @@
 // response normalisation, no grouped convolutions, and an adaptive 6×6 average pool so any
 // input of at least 63×63 works.
 import ZooNN
+import ZooTensor
 
 /// torchvision's AlexNet. Keys: `features.{0,3,6,8,10}` (convs), `classifier.{1,4,6}` (linear).
 public func alexnet(classCount: Int = 1000, inputChannels: Int = 3, dropout: Float = 0.5) -> Sequential {
@@ -23,4 +24,13 @@ public func alexnet(classCount: Int = 1000, inputChannels: Int = 3, dropout: Flo
             Linear(4096, classCount),
         ])),
     ])
+}
+
+/// The AlexNet family's model.
+public enum AlexNetFamily: ModelFamily {
+    public static let entries = [
+        ModelEntry("alexnet", family: "AlexNet", input: ModelEntry.imageNetInput, classifier: ["classifier.6"], explain: "features") {
+            alexnet(classCount: $0.classCount, inputChannels: $0.input[0])
+        },
+    ]
 }

@@ -72,9 +72,9 @@ public let denseNetConfigurations: [Int: (growthRate: Int, blocks: [Int], initia
 ]
 
 /// torchvision's DenseNet-`depth`. Keys: features.{conv0, norm0, denseblock1, transition1, …, norm5}, classifier.
-public func densenet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3, dropout: Float = 0) -> Sequential {
+public func densenet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3, dropout: Float = 0) throws -> Sequential {
     guard let config = denseNetConfigurations[depth] else {
-        preconditionFailure("DenseNet depth must be one of \(denseNetConfigurations.keys.sorted()), not \(depth)")
+        throw ZooError("DenseNet's depth must be one of \(denseNetConfigurations.keys.sorted().map(String.init).joined(separator: ", ")), not \(depth)")
     }
     var features: [(String, Module)] = [
         ("conv0", Conv2d(inputChannels, config.initialFeatures, kernel: 7, stride: 2, padding: 3, bias: false)),
@@ -88,8 +88,8 @@ public func densenet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3,
 
 /// DenseNet-BC for 32×32 inputs: depth = 6n + 4 (n layers per block, three blocks), growth k,
 /// a 3×3 stem conv of 2k channels, compression 0.5.
-public func cifarDenseNetBC(depth: Int = 100, growthRate: Int = 12, classCount: Int = 10, inputChannels: Int = 3) -> Sequential {
-    precondition((depth - 4) % 6 == 0 && depth > 4, "DenseNet-BC depth must be 6n + 4, not \(depth)")
+public func cifarDenseNetBC(depth: Int = 100, growthRate: Int = 12, classCount: Int = 10, inputChannels: Int = 3) throws -> Sequential {
+    guard (depth - 4) % 6 == 0 && depth > 4 else { throw ZooError("DenseNet-BC's depth must be 6n + 4, not \(depth)") }
     let n = (depth - 4) / 6
     var features: [(String, Module)] = [("conv0", Conv2d(inputChannels, 2 * growthRate, kernel: 3, padding: 1, bias: false))]
     let channels = appendDenseStages(to: &features, blocks: [n, n, n], channels: 2 * growthRate,
@@ -126,4 +126,19 @@ func finishDenseNet(_ features: [(String, Module)], channels: Int, classCount: I
         if let fc = module as? Linear { fc.bias?.value = Tensor(zeros: fc.bias!.shape) }
     }
     return model
+}
+
+/// The DenseNet family's models: torchvision's DenseNets and the CIFAR DenseNet-BC-100.
+public enum DenseNetFamily: ModelFamily {
+    public static let entries = [121, 161, 169, 201].map { depth in
+        ModelEntry("densenet\(depth)", family: "DenseNet", input: ModelEntry.imageNetInput, classifier: ["classifier"],
+                   explain: "features.denseblock4", renameKey: denseNetKey) {
+            try densenet(depth: depth, classCount: $0.classCount, inputChannels: $0.input[0])
+        }
+    } + [
+        ModelEntry("densenet_bc_100", family: "DenseNet", input: ModelEntry.cifarInput, classes: 10, classifier: ["classifier"],
+                   explain: "features.denseblock3", renameKey: denseNetKey) {
+            try cifarDenseNetBC(depth: 100, classCount: $0.classCount, inputChannels: $0.input[0])
+        },
+    ]
 }

@@ -67,8 +67,10 @@ public final class GoogLeNet: Module, AuxiliaryClassifiers {
     let trunk: [String]
 
     public init(classCount: Int = 1000, inputChannels: Int = 3, auxiliaryHeads: Bool = false, transformInput: Bool = false,
-                dropout: Float = 0.2) {
-        precondition(!transformInput || inputChannels == 3, "transform_input re-normalises three ImageNet channels")
+                dropout: Float = 0.2) throws {
+        guard !transformInput || inputChannels == 3 else {
+            throw ZooError("transform_input re-normalises three ImageNet channels; this model has \(inputChannels)")
+        }
         (hasAuxiliaryHeads, self.transformInput) = (auxiliaryHeads, transformInput)
         var trunk = ["conv1", "maxpool1", "conv2", "conv3", "maxpool2"]
         for (name, _) in googLeNetBlocks {
@@ -126,4 +128,15 @@ public final class GoogLeNet: Module, AuxiliaryClassifiers {
     }
 
     public override func forward(_ input: Variable) throws -> Variable { try forwardWithAuxiliary(input).logits }
+}
+
+/// The GoogLeNet family's model.
+public enum GoogLeNetFamily: ModelFamily {
+    public static let entries = [
+        ModelEntry("googlenet", family: "GoogLeNet", input: ModelEntry.imageNetInput, classifier: ["fc", "aux1.fc2", "aux2.fc2"],
+                   explain: "inception5b", optional: ["aux1", "aux2"], transformInput: true) {
+            try GoogLeNet(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHeads: $0.auxiliaryHeads,
+                          transformInput: $0.transformInput)
+        },
+    ]
 }

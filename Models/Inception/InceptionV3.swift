@@ -144,8 +144,10 @@ public final class InceptionV3: Module, AuxiliaryClassifiers {
     let trunk: [String]
 
     public init(classCount: Int = 1000, inputChannels: Int = 3, auxiliaryHead: Bool = false, transformInput: Bool = false,
-                dropout: Float = 0.5) {
-        precondition(!transformInput || inputChannels == 3, "transform_input re-normalises three ImageNet channels")
+                dropout: Float = 0.5) throws {
+        guard !transformInput || inputChannels == 3 else {
+            throw ZooError("transform_input re-normalises three ImageNet channels; this model has \(inputChannels)")
+        }
         self.transformInput = transformInput
         let stem = inceptionStem(inputChannels: inputChannels, names: [
             "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3", "maxpool2",
@@ -195,4 +197,25 @@ public final class InceptionV3: Module, AuxiliaryClassifiers {
     }
 
     public override func forward(_ input: Variable) throws -> Variable { try forwardWithAuxiliary(input).logits }
+}
+
+/// The Inception family's models: Inception v3 and Inception-ResNet-v2.
+public enum InceptionFamily: ModelFamily {
+    /// torchvision's Inception v3 weights: Resize(342), CenterCrop(299), ImageNet mean and std.
+    static let inceptionV3Preprocessing = Preprocessing(resize: 342, crop: 299, mean: Preprocessing.imageNet.mean,
+                                                        std: Preprocessing.imageNet.std)
+
+    public static let entries = [
+        ModelEntry("inception_v3", family: "Inception", input: [3, 299, 299], preprocessing: inceptionV3Preprocessing,
+                   classifier: ["fc", "AuxLogits.fc"], explain: "Mixed_7c", optional: ["AuxLogits"], transformInput: true, rule: { input in
+            input[1] >= 75 && input[2] >= 75 ? nil : "inception_v3 takes inputs of at least 75×75, not \(input[1])×\(input[2])"
+        }) {
+            try InceptionV3(classCount: $0.classCount, inputChannels: $0.input[0], auxiliaryHead: $0.auxiliaryHeads,
+                            transformInput: $0.transformInput)
+        },
+        ModelEntry("inception_resnet_v2", family: "Inception", input: [3, 299, 299], preprocessing: .timm(crop: 299, cropFraction: 0.8975),
+                   classifier: ["classif"], explain: "conv2d_7b", rule: { input in
+            input[1] >= 75 && input[2] >= 75 ? nil : "inception_resnet_v2 takes inputs of at least 75×75, not \(input[1])×\(input[2])"
+        }) { inceptionResNetV2(classCount: $0.classCount, inputChannels: $0.input[0]) },
+    ]
 }

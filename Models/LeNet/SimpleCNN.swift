@@ -10,8 +10,8 @@ import ZooTensor
 /// as the notes' `init_param` does.
 public func simpleCNN(input: [Int] = [1, 28, 28], kernelSize: Int = 3, convWidths: [Int] = [32, 64],
                       hiddenWidths: [Int] = [1024, 128], classCount: Int = 10, batchNorm: Bool = false,
-                      dropout: Float = 0.5) -> Module {
-    precondition(input.count == 3, "simple_cnn input must be [C, H, W], got \(input)")
+                      dropout: Float = 0.5) throws -> Module {
+    guard input.count == 3 else { throw ZooError("simple_cnn's input must be [C, H, W], not \(input)") }
     var layers: [(kind: String, module: Module)] = []
     var channels = input[0]
     for width in convWidths {
@@ -25,7 +25,7 @@ public func simpleCNN(input: [Int] = [1, 28, 28], kernelSize: Int = 3, convWidth
     layers.append(("flatten", Flatten()))
     let pooled = 1 << convWidths.count
     var features = channels * (input[1] / pooled) * (input[2] / pooled)
-    precondition(features > 0, "simple_cnn input \(input) is too small for \(convWidths.count) 2×2 poolings")
+    guard features > 0 else { throw ZooError("simple_cnn's input \(input) is too small for \(convWidths.count) 2×2 poolings") }
     for (index, width) in (hiddenWidths + [classCount]).enumerated() {
         let fc = Linear(features, width)
         heInitialise(fc.weight, fc.bias)

@@ -58,3 +58,16 @@ public func mobileNetV2(classCount: Int = 1000, inputChannels: Int = 3, dropout:
     }
     return model
 }
+
+/// The MobileNet family's models: v1 (timm's) and v2 (torchvision's).
+public enum MobileNetFamily: ModelFamily {
+    public static let entries = [
+        ModelEntry("mobilenet_v1", family: "MobileNet", input: ModelEntry.imageNetInput, preprocessing: .timm(crop: 224, cropFraction: 0.875),
+                   classifier: ["classifier"], explain: "blocks") {
+            mobileNetV1(classCount: $0.classCount, inputChannels: $0.input[0])
+        },
+        ModelEntry("mobilenet_v2", family: "MobileNet", input: ModelEntry.imageNetInput, classifier: ["classifier.1"], explain: "features") {
+            mobileNetV2(classCount: $0.classCount, inputChannels: $0.input[0])
+        },
+    ]
+}

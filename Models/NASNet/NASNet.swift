@@ -310,3 +310,23 @@ public func nasnetALarge(classCount: Int = 1000, inputChannels: Int = 3) -> NASN
     NASNet(stemChannels: 96, penultimateChannels: 4032, cellsPerStage: 6, padding: .tensorFlowSame, skipsReductionInput: true, dropout: 0,
            classCount: classCount, inputChannels: inputChannels)
 }
+
+/// The NASNet family's models: NASNet-A Mobile (pretrainedmodels' padding) and Large (timm's).
+public enum NASNetFamily: ModelFamily {
+    /// pretrainedmodels' TransformImage: Resize(⌊224 / 0.875⌋ = 256, bilinear), CenterCrop(224), mean = std = 0.5.
+    static let pretrainedModelsHalf = Preprocessing(resize: 256, crop: 224, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+
+    public static let entries = [
+        ModelEntry("nasnetamobile", family: "NASNet", input: ModelEntry.imageNetInput, preprocessing: pretrainedModelsHalf,
+                   classifier: ["last_linear"], explain: "act", rule: { input in
+            NASNetPadding.shiftedSymmetric.accepts(input[1]) && NASNetPadding.shiftedSymmetric.accepts(input[2]) ? nil
+                : "nasnetamobile, padded as pretrainedmodels pads it, takes sides of at least 32 whose feature maps stay even "
+                + "through its reductions (such as 32, 64, 96, 128, 160, 192, 224, 256), not \(input[1])×\(input[2])"
+        }) { nasnetAMobile(classCount: $0.classCount, inputChannels: $0.input[0]) },
+        ModelEntry("nasnetalarge", family: "NASNet", input: [3, 331, 331], preprocessing: .timm(crop: 331, cropFraction: 0.911),
+                   classifier: ["last_linear"], explain: "act", rule: { input in
+            NASNetPadding.tensorFlowSame.accepts(input[1]) && NASNetPadding.tensorFlowSame.accepts(input[2]) ? nil
+                : "nasnetalarge takes inputs of at least 32×32, not \(input[1])×\(input[2])"
+        }) { nasnetALarge(classCount: $0.classCount, inputChannels: $0.input[0]) },
+    ]
+}

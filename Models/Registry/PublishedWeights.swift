@@ -1,5 +1,4 @@
 import Foundation
-import ZooImage
 import ZooTensor
 
 /// A checkpoint that torchvision, timm or the pretrainedmodels package publishes for a model of
@@ -126,7 +125,7 @@ public struct PublishedWeights: Codable, Equatable {
             guard entry.sha256.allSatisfy(\.isHexDigit), entry.sha256.count <= 64 else {
                 throw ZooError("\(place) has the SHA-256 '\(entry.sha256)', which is not hex digits")
             }
-            if let interpolation = entry.preprocessing?.interpolation, ResizeFilter(rawValue: interpolation) == nil {
+            if let interpolation = entry.preprocessing?.interpolation, !Preprocessing.interpolations.contains(interpolation) {
                 throw ZooError("\(place) has the interpolation '\(interpolation)'; bilinear and bicubic are known")
             }
         }

@@ -84,11 +84,12 @@ public final class PreActBlock: Module {
 /// `bottleneck`, 9n + 2. Keys: conv1, bn1, layer{1-3}.{i}.…, [bn (preact)], fc.
 public func cifarResNet(depth: Int, kind: CIFARNetKind, bottleneck: Bool = false, classCount: Int = 10,
                         inputChannels: Int = 3, zeroInitResidual: Bool = false,
-                        attention: AttentionFactory? = nil) -> Sequential {
+                        attention: AttentionFactory? = nil) throws -> Sequential {
     let perBlock = bottleneck ? 9 : 6
-    precondition(depth >= perBlock + 2 && (depth - 2) % perBlock == 0,
-                 "a CIFAR \(bottleneck ? "bottleneck" : "basic") net has \(perBlock)n + 2 layers; \(depth) is not of that form")
-    precondition(!bottleneck || kind == .preact, "bottleneck CIFAR nets are pre-activation nets")
+    guard depth >= perBlock + 2 && (depth - 2) % perBlock == 0 else {
+        throw ZooError("a CIFAR \(bottleneck ? "bottleneck" : "basic") net has \(perBlock)n + 2 layers; \(depth) is not of that form")
+    }
+    guard !bottleneck || kind == .preact else { throw ZooError("bottleneck CIFAR nets are pre-activation nets, not \(kind.rawValue)") }
     let n = (depth - 2) / perBlock
     var layers: [(String, Module)] = [("conv1", Conv2d(inputChannels, 16, kernel: 3, padding: 1, bias: false))]
     if kind != .preact { layers.append(("bn1", BatchNorm(16, appliesReLU: true))) }

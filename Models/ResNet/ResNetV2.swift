@@ -13,9 +13,9 @@ public let resNetV2Configurations: [Int: [Int]] = [
 ]
 
 /// timm's resnetv2_`depth`. Keys: stem.conv, stages.{s}.blocks.{b}.{downsample.conv, norm1, conv1, …}, norm, head.fc.
-public func resnetV2(depth: Int, classCount: Int = 1000, inputChannels: Int = 3) -> Sequential {
+public func resnetV2(depth: Int, classCount: Int = 1000, inputChannels: Int = 3) throws -> Sequential {
     guard let depths = resNetV2Configurations[depth] else {
-        preconditionFailure("ResNetV2 depth must be one of \(resNetV2Configurations.keys.sorted()), not \(depth)")
+        throw ZooError("ResNetV2's depth must be one of \(resNetV2Configurations.keys.sorted().map(String.init).joined(separator: ", ")), not \(depth)")
     }
     let isBottleneck = depth >= 50
     var channels = 64

@@ -76,3 +76,13 @@ public func squeezenet(_ version: SqueezeNetVersion, classCount: Int = 1000, inp
     }
     return model
 }
+
+/// The SqueezeNet family's models: versions 1.0 and 1.1.
+public enum SqueezeNetFamily: ModelFamily {
+    public static let entries = [SqueezeNetVersion.v1_0, .v1_1].map { version in
+        ModelEntry("squeezenet\(version.rawValue)", family: "SqueezeNet", input: ModelEntry.imageNetInput, classifier: ["classifier.1"],
+                   explain: "features") {
+            squeezenet(version, classCount: $0.classCount, inputChannels: $0.input[0])
+        }
+    }
+}

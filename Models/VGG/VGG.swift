@@ -29,8 +29,8 @@ public let vggConfigurations: [Int: [VGGLayer]] = [
 /// Keys: `features.N` (conv, [bn], relu, pool in table order), `classifier.{0,3,6}`.
 /// Initialisation as torchvision: convs Kaiming normal (fan_out), linear N(0, 0.01²), zero biases.
 public func vgg(depth: Int, batchNorm: Bool = false, classCount: Int = 1000, inputChannels: Int = 3,
-                dropout: Float = 0.5) -> Sequential {
-    guard let table = vggConfigurations[depth] else { preconditionFailure("VGG depth must be 11, 13, 16 or 19, not \(depth)") }
+                dropout: Float = 0.5) throws -> Sequential {
+    guard let table = vggConfigurations[depth] else { throw ZooError("VGG's depth must be 11, 13, 16 or 19, not \(depth)") }
     var layers: [Module] = []
     var channels = inputChannels
     for item in table {
@@ -58,4 +58,16 @@ public func vgg(depth: Int, batchNorm: Bool = false, classCount: Int = 1000, inp
         ("flatten", Flatten()),
         ("classifier", Sequential([classifier[0], ReLU(), Dropout(dropout), classifier[1], ReLU(), Dropout(dropout), classifier[2]])),
     ])
+}
+
+/// The VGG family's models: VGG-11, 13, 16 and 19, with and without batch norm.
+public enum VGGFamily: ModelFamily {
+    public static let entries = [11, 13, 16, 19].flatMap { depth in
+        [false, true].map { batchNorm in
+            ModelEntry("vgg\(depth)\(batchNorm ? "_bn" : "")", family: "VGG", input: ModelEntry.imageNetInput, classifier: ["classifier.6"],
+                       explain: "features") {
+                try vgg(depth: depth, batchNorm: batchNorm, classCount: $0.classCount, inputChannels: $0.input[0])
+            }
+        }
+    }
 }

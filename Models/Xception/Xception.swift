@@ -69,3 +69,13 @@ public func xception(classCount: Int = 1000, inputChannels: Int = 3) -> Sequenti
     }
     return model
 }
+
+/// The Xception family's model.
+public enum XceptionFamily: ModelFamily {
+    public static let entries = [
+        ModelEntry("xception", family: "Xception", input: [3, 299, 299], preprocessing: .timm(crop: 299, cropFraction: 0.8975),
+                   explain: "bn4", rule: { input in
+            input[1] >= 71 && input[2] >= 71 ? nil : "xception takes inputs of at least 71×71, not \(input[1])×\(input[2])"
+        }) { xception(classCount: $0.classCount, inputChannels: $0.input[0]) },
+    ]
+}

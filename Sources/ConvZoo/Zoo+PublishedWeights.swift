@@ -102,8 +102,8 @@ extension Zoo {
             let entry = try entry(weights.model)
             let key = weights.model + "/" + String(weights.classes ?? entry.defaultClassCount)
             if facts[key] == nil {
-                let module = GlobalRandom.shapesOnly {
-                    entry.build(ModelOptions(classCount: weights.classes ?? entry.defaultClassCount, input: entry.defaultInput))
+                let module = try GlobalRandom.shapesOnly {
+                    try entry.build(ModelOptions(classCount: weights.classes ?? entry.defaultClassCount, input: entry.defaultInput))
                 }
                 let bytes = 4 * module.parameterCount
                     + module.namedBuffers().reduce(0) { $0 + $1.buffer.value.count * ($1.buffer.isInteger ? 8 : 4) }

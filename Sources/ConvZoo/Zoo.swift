@@ -6,7 +6,9 @@ public enum Zoo {
     /// Every registry name with its family and parameter count (at the model's default classes
     /// and input; each model is built without weights to count them).
     public static var models: [(name: String, family: String, parameters: Int)] {
-        ModelRegistry.entries.map { entry in (entry.name, entry.family, GlobalRandom.shapesOnly { entry.build() }.parameterCount) }
+        get throws {
+            try ModelRegistry.entries.map { entry in try (entry.name, entry.family, GlobalRandom.shapesOnly { try entry.build() }.parameterCount) }
+        }
     }
 
     /// The registry entry `name`, or an error that suggests the closest known name.
@@ -49,7 +51,7 @@ public enum Zoo {
             if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
             let options = ModelOptions(classCount: classes ?? entry.defaultClassCount, input: shape,
                                        transformInput: shape[0] == 3 && transformInput == true)
-            let module = entry.build(options)
+            let module = try entry.build(options)
             try checkLayers(module, entry, shape)
             return ZooModel(entry: entry, module: module, options: options, metadata: [:], labels: nil, preprocessing: nil, notes: [])
         }
@@ -70,7 +72,7 @@ public enum Zoo {
         var options = ModelOptions(classCount: classCount, input: shape)
         options.transformInput = shape[0] == 3 && entry.takesTransformInput
             && (transformInput ?? file.metadata[WeightFile.MetadataKey.transformInput].map { $0 == "true" } ?? published?.transformInput ?? false)
-        let module = GlobalRandom.shapesOnly { entry.build(options) }
+        let module = try GlobalRandom.shapesOnly { try entry.build(options) }
         try checkLayers(module, entry, shape)
         if classes != nil {
             // Built without random draws; a replaced head needs real initial weights.

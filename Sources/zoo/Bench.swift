@@ -29,7 +29,7 @@ extension ZooCommand {
             if train, let group = joinTrainingGroup(), group.size > 1 { return runDataParallel(entry, group: group, shape: shape) }
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
-            let network = entry.build(classCount: entry.defaultClassCount, input: shape)
+            let network = orFail { try entry.build(classCount: entry.defaultClassCount, input: shape) }
             let macs = orFail { try GlobalRandom.shapesOnly { try network.summary(input: shape).macs } } * batch
             var rng = Xoshiro256(seed: 2)
             let x = Variable(Tensor.randomNormal([batch] + shape, using: &rng))
@@ -92,7 +92,7 @@ extension ZooCommand {
         func runDataParallel(_ entry: ModelEntry, group: MPIGroup, shape: [Int]) {
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
             GlobalRandom.seed(1)
-            let network = entry.build(classCount: entry.defaultClassCount, input: shape)
+            let network = orFail { try entry.build(classCount: entry.defaultClassCount, input: shape) }
             var configuration = TrainingConfiguration()
             configuration.batchSize = batch * group.size
             configuration.learningRate = 1e-4
@@ -142,7 +142,7 @@ extension ZooCommand {
             let train = orFail { try Zoo.datasets(data, for: entry.name, validationSplit: 0.1).train }
             if let problem = entry.inputProblem(train.shape) { fail("\(entry.name) cannot take \(data)'s images: \(problem)") }
             GlobalRandom.seed(1)
-            let network = entry.build(classCount: max(entry.defaultClassCount, train.classCount), input: train.shape)
+            let network = orFail { try entry.build(classCount: max(entry.defaultClassCount, train.classCount), input: train.shape) }
             let macs = orFail { try GlobalRandom.shapesOnly { try network.summary(input: train.shape).macs } }
             let optimizer = SGD(network.namedParameters().map(\.variable), learningRate: 0.01, momentum: 0.9)
             let (mean, std) = train.channelStatistics()

@@ -6,7 +6,7 @@ extension ZooCommand {
         static let configuration = CommandConfiguration(abstract: "List every model name with its parameter count, by family.")
 
         func run() {
-            let models = Zoo.models
+            let models = orFail { try Zoo.models }
             let width = models.map(\.name.count).max() ?? 0
             var families: [String] = []
             for model in models where !families.contains(model.family) { families.append(model.family) }
@@ -34,7 +34,7 @@ extension ZooCommand {
             if let classCount, classCount < 1 { fail("--num-classes must be at least 1, got \(classCount)") }
             let shape = inputShape(input, default: entry.defaultInput)
             if let problem = entry.inputProblem(shape) { fail("\(entry.name) cannot take this input: \(problem)") }
-            let network = GlobalRandom.shapesOnly { entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
+            let network = try GlobalRandom.shapesOnly { try entry.build(classCount: classCount ?? entry.defaultClassCount, input: shape) }
             let summary = try network.summary(input: shape)
             json ? printJSONSummary(summary) : printTable(summary)
         }

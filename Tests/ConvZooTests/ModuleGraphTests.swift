@@ -61,6 +61,29 @@ final class ModuleGraphTests: XCTestCase {
         }
     }
 
+    /// Each family is built from the core alone and declares its own models; the registry only
+    /// collects them, and the image code holds no model's facts.
+    func testFamiliesImportOnlyTheCoreAndDeclareTheirModels() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Models").path)
+            .filter { $0 != "Registry" && !$0.hasPrefix(".") }
+        XCTAssertGreaterThanOrEqual(folders.count, 10, "\(folders)")
+        var declared = 0
+        for folder in folders {
+            for (path, text) in try sources("Models/" + folder) {
+                let imported = Self.imports(text)
+                XCTAssertTrue(imported.isSubset(of: ["ZooNN", "ZooTensor", "Foundation"]), "\(path) imports \(imported)")
+                if text.contains(": ModelFamily {") { declared += 1 }
+            }
+        }
+        XCTAssertEqual(declared, folders.count, "one ModelFamily declaration per family folder")
+        for (path, text) in try sources("Models/Registry") {
+            XCTAssertFalse(text.contains("ModelEntry("), "\(path) builds an entry; the families declare theirs")
+        }
+        for (path, text) in try sources("Sources/ZooImage") {
+            XCTAssertEqual(Self.models(in: text), [], "\(path) names a model")
+        }
+    }
+
     func testNoTargetUsesUnsafeFlags() throws {
         let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let code = manifest.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("//") }

@@ -43,9 +43,9 @@ final class WeightCatalogTests: XCTestCase {
             let classes = weights.classes ?? entry.defaultClassCount
             let key = "\(weights.model)/\(classes)"
             if counted[key] == nil {
-                counted[key] = Set([false, true].map { auxiliary in
-                    GlobalRandom.shapesOnly {
-                        entry.build(ModelOptions(classCount: classes, input: entry.defaultInput, auxiliaryHeads: auxiliary))
+                counted[key] = Set(try [false, true].map { auxiliary in
+                    try GlobalRandom.shapesOnly {
+                        try entry.build(ModelOptions(classCount: classes, input: entry.defaultInput, auxiliaryHeads: auxiliary))
                     }.parameterCount
                 })
             }
@@ -66,12 +66,12 @@ final class WeightCatalogTests: XCTestCase {
     func testDepthIsTheNumberInTheName() throws {
         for name in ["resnet18", "resnet50", "resnet152", "vgg11", "vgg16", "vgg19", "densenet121", "densenet201"] {
             let entry = try XCTUnwrap(ModelRegistry.entry(name))
-            let model = GlobalRandom.shapesOnly { entry.build() }
+            let model = try GlobalRandom.shapesOnly { try entry.build() }
             let depth = model.depth(input: [3, 64, 64])
             XCTAssertEqual(depth, Int(name.drop { !$0.isNumber }), name)
         }
         // Negative control: a residual block's shortcut is not added to its branch.
-        XCTAssertEqual(GlobalRandom.shapesOnly { ModelRegistry.entry("resnet20")!.build() }.depth(input: [3, 32, 32]), 20)
+        XCTAssertEqual(try GlobalRandom.shapesOnly { try ModelRegistry.entry("resnet20")!.build() }.depth(input: [3, 32, 32]), 20)
     }
 
     /// A team's catalogue (ZOO_CATALOG): entries added, a built-in one replaced, mistakes named.

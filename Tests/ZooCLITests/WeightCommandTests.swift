@@ -21,7 +21,7 @@ final class WeightCommandTests: XCTestCase {
     /// Weights of `name` without ConvZoo metadata, as a PyTorch user would have them.
     func plainWeights(_ name: String, classes: Int, file: String) throws -> Module {
         GlobalRandom.seed(5)
-        let model = ModelRegistry.entry(name)!.build(classCount: classes, input: ModelRegistry.entry(name)!.defaultInput)
+        let model = try ModelRegistry.entry(name)!.build(classCount: classes, input: ModelRegistry.entry(name)!.defaultInput)
         let entries = model.stateEntries()
         try SafeTensors(tensors: entries.map { ($0.key, $0.tensor) }).write(to: path(file), integerNames: Set(entries.filter(\.isInteger).map(\.key)))
         return model

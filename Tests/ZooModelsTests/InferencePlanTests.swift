@@ -22,7 +22,7 @@ final class InferencePlanTests: XCTestCase {
         let entry = try XCTUnwrap(ModelRegistry.entry(name))
         let shape = input ?? entry.defaultInput
         GlobalRandom.seed(11)
-        let model = entry.build(classCount: 10, input: shape)
+        let model = try entry.build(classCount: 10, input: shape)
         var rng = Xoshiro256(seed: 12)
         randomiseNormalisation(model, &rng)
         model.eval()

@@ -12,7 +12,7 @@ final class ModelRunTests: XCTestCase {
     func runOnce(_ entry: ModelEntry, batch: Int) throws {
         GlobalRandom.seed(3)
         let classCount = 7
-        let model = entry.build(ModelOptions(classCount: classCount, input: entry.defaultInput, auxiliaryHeads: !entry.optionalModules.isEmpty))
+        let model = try entry.build(ModelOptions(classCount: classCount, input: entry.defaultInput, auxiliaryHeads: !entry.optionalModules.isEmpty))
         var rng = Xoshiro256(seed: 4)
         let images = Variable(Tensor.randomNormal([batch] + entry.defaultInput, using: &rng))
         let labels = (0..<batch).map { $0 % classCount }
@@ -55,9 +55,9 @@ final class ModelRunTests: XCTestCase {
         for entry in small { try runOnce(entry, batch: 2) }
     }
 
-    func testCIFARNetsTakeFashionMNISTSizedInput() {
+    func testCIFARNetsTakeFashionMNISTSizedInput() throws {
         for name in ["resnet20", "plain20", "preact_resnet110", "densenet_bc_100", "se_resnet20"] {
-            let model = ModelRegistry.entry(name)!.build(classCount: 10, input: [1, 28, 28])
+            let model = try ModelRegistry.entry(name)!.build(classCount: 10, input: [1, 28, 28])
             model.eval()
             XCTAssertEqual(try GradMode.withoutGrad { try model(Variable(Tensor(zeros: [2, 1, 28, 28]))) }.shape, [2, 10], name)
         }

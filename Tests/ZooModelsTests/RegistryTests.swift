@@ -1,4 +1,8 @@
+import DenseNet
 import Foundation
+import GoogLeNet
+import ResNet
+import VGG
 import XCTest
 import ZooModels
 import ZooNN
@@ -9,9 +13,32 @@ import ZooTestSupport
 final class RegistryTests: XCTestCase {
     func build(_ name: String, classCount: Int? = nil) throws -> Module {
         let entry = try XCTUnwrap(ModelRegistry.entry(name), "no registry entry '\(name)'")
-        return GlobalRandom.shapesOnly {
-            entry.build(classCount: classCount ?? entry.defaultClassCount, input: entry.defaultInput)
+        return try GlobalRandom.shapesOnly {
+            try entry.build(classCount: classCount ?? entry.defaultClassCount, input: entry.defaultInput)
         }
+    }
+
+    /// A builder asked for a configuration its family does not have throws one sentence.
+    func testBuildersThrowOnAnUnknownConfiguration() throws {
+        let cases: [(String, () throws -> Module, String)] = [
+            ("vgg 12", { try vgg(depth: 12) }, "11, 13, 16 or 19, not 12"),
+            ("resnet 19", { try resnet(depth: 19) }, "18, 34, 50, 101, 152, not 19"),
+            ("resnet 18 grouped", { try resnet(depth: 18, groups: 32, widthPerGroup: 4) }, "not 32 of 4"),
+            ("resnetv2 20", { try resnetV2(depth: 20) }, "not 20"),
+            ("cifar 21", { try cifarResNet(depth: 21, kind: .residual) }, "6n + 2 layers; 21"),
+            ("densenet 100", { try densenet(depth: 100) }, "121, 161, 169, 201, not 100"),
+            ("densenet-bc 101", { try cifarDenseNetBC(depth: 101) }, "6n + 4, not 101"),
+            ("googlenet gray", { try GoogLeNet(inputChannels: 1, transformInput: true) }, "this model has 1"),
+        ]
+        for (label, build, sentence) in cases {
+            XCTAssertThrowsError(try GlobalRandom.shapesOnly(build), label) { error in
+                XCTAssertTrue("\(error)".contains(sentence), "\(label): \(error)")
+            }
+        }
+        // Negative control: the configurations next to them build.
+        XCTAssertNoThrow(try GlobalRandom.shapesOnly { try vgg(depth: 11) })
+        XCTAssertNoThrow(try GlobalRandom.shapesOnly { try cifarResNet(depth: 20, kind: .residual) })
+        XCTAssertNoThrow(try GlobalRandom.shapesOnly { try GoogLeNet(inputChannels: 1) })
     }
 
     func testParameterCountsEqualTheReferences() throws {
@@ -33,7 +60,7 @@ final class RegistryTests: XCTestCase {
         let inception = ModelRegistry.entry("inception_v3")!
         var options = inception.defaultOptions
         options.auxiliaryHeads = true
-        XCTAssertEqual(GlobalRandom.shapesOnly { inception.build(options) }.parameterCount, 27_161_264)
+        XCTAssertEqual(try GlobalRandom.shapesOnly { try inception.build(options) }.parameterCount, 27_161_264)
         XCTAssertEqual(Double(try build("resnet20").parameterCount) / 1e6, 0.27, accuracy: 0.005)
         XCTAssertEqual(Double(try build("resnet56").parameterCount) / 1e6, 0.85, accuracy: 0.005)
         XCTAssertEqual(try build("plain56").parameterCount, try build("resnet56").parameterCount,
@@ -79,7 +106,7 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(convs.map(\.macs), [5 * 5 * 1 * 6 * 28 * 28, 5 * 5 * 6 * 16 * 10 * 10])
         XCTAssertEqual(summary.parameters, summary.layers.reduce(0) { $0 + $1.parameters })
         // The paper's 32×32 geometry: C1 unpadded, 32 − 5 + 1 = 28.
-        let paper = GlobalRandom.shapesOnly { ModelRegistry.entry("lenet5")!.build(classCount: 10, input: [1, 32, 32]) }
+        let paper = try GlobalRandom.shapesOnly { try ModelRegistry.entry("lenet5")!.build(classCount: 10, input: [1, 32, 32]) }
         XCTAssertEqual(try paper.summary(input: [1, 32, 32]).layers.filter { $0.kind == "Conv2d" }.map(\.outputShape),
                        [[6, 28, 28], [16, 10, 10]])
     }
@@ -91,13 +118,13 @@ final class RegistryTests: XCTestCase {
         for entry in ModelRegistry.entries {
             var options = entry.defaultOptions
             options.auxiliaryHeads = true
-            let model = GlobalRandom.shapesOnly { entry.build(options) }
+            let model = try GlobalRandom.shapesOnly { try entry.build(options) }
             let leaves = model.namedModules().filter { $0.module.children.isEmpty && !$0.module.parameters.isEmpty }
             XCTAssertEqual(entry.classifierPaths.first, leaves.last?.name, entry.name)
             XCTAssertEqual(entry.classifierPaths(in: model), entry.classifierPaths, "\(entry.name): every path exists")
             for optional in entry.optionalModules { XCTAssertNotNil(model.module(at: optional), "\(entry.name): \(optional)") }
         }
-        let plain = GlobalRandom.shapesOnly { ModelRegistry.entry("googlenet")!.build() }
+        let plain = try GlobalRandom.shapesOnly { try ModelRegistry.entry("googlenet")!.build() }
         XCTAssertEqual(ModelRegistry.entry("googlenet")!.classifierPaths(in: plain), ["fc"], "no auxiliary heads, no auxiliary paths")
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// How an image becomes a model's input: resize the shorter side, center crop, scale to
 /// [0, 1], normalise per channel — torchvision's evaluation transforms. Stored as JSON in a
-/// weight file's `preprocessing` metadata.
+/// weight file's `preprocessing` metadata. A description only: ZooImage applies it to images,
+/// and each model family states its weights' own (`ModelEntry`).
 public struct Preprocessing: Codable, Equatable {
     /// The shorter side after resizing (nil: no resize).
     public var resize: Int?
@@ -10,6 +11,7 @@ public struct Preprocessing: Codable, Equatable {
     public var size: [Int]?
     /// The side of the center crop (nil: no crop).
     public var crop: Int?
+    /// The resize filter: one of `interpolations`.
     public var interpolation: String
     public var mean: [Float]
     public var std: [Float]
@@ -22,20 +24,18 @@ public struct Preprocessing: Codable, Equatable {
         (self.mean, self.std, self.grayscale) = (mean, std, grayscale)
     }
 
+    /// The resize filters ZooImage has (Pillow's, as torchvision uses them).
+    public static let interpolations = ["bilinear", "bicubic"]
+
     /// torchvision's ImageNet evaluation: Resize(256), CenterCrop(224), ImageNet mean and std.
     public static let imageNet = Preprocessing(resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
-    /// torchvision's Inception v3 weights: Resize(342), CenterCrop(299), ImageNet mean and std.
-    public static let inceptionV3 = Preprocessing(resize: 342, crop: 299, mean: imageNet.mean, std: imageNet.std)
-    /// timm's default evaluation transforms for weights trained with mean = std = 0.5: resize the
-    /// shorter side to ⌊crop / cropFraction⌋ (bicubic), center crop.
-    public static func timm(crop: Int, cropFraction: Double) -> Preprocessing {
+    /// timm's evaluation transforms: resize the shorter side to ⌊crop / cropFraction⌋ (bicubic),
+    /// center crop, normalise (by default with mean = std = 0.5, as most timm weights were trained).
+    public static func timm(crop: Int, cropFraction: Double, mean: [Float] = [0.5, 0.5, 0.5],
+                            std: [Float] = [0.5, 0.5, 0.5]) -> Preprocessing {
         Preprocessing(resize: Int((Double(crop) / cropFraction).rounded(.down)), crop: crop, interpolation: "bicubic",
-                      mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+                      mean: mean, std: std)
     }
-    /// timm's resnetv2 weights: crop_pct 0.95 at 224 (resize 235), bicubic, mean = std = 0.5.
-    public static let timmHalf = Preprocessing(resize: 235, crop: 224, interpolation: "bicubic", mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-    /// timm's seresnet50 weights: crop_pct 0.95 at 224, bicubic, ImageNet mean and std.
-    public static let timmImageNet = Preprocessing(resize: 235, crop: 224, interpolation: "bicubic", mean: imageNet.mean, std: imageNet.std)
 
     /// Small models: resize to the input size [C, H, W] exactly, scale to [0, 1], no normalisation.
     public static func unnormalised(input: [Int]) -> Preprocessing {

@@ -1,12 +1,10 @@
+import ZooTensor
+
 // Squeeze-and-Excitation: J. Hu, L. Shen, G. Sun, "Squeeze-and-Excitation Networks",
 // CVPR 2018. The block squeezes each channel to its global average, passes the vector
-// through a bottleneck (reduction 16) of two 1×1 convs with a ReLU between, and rescales the
-// channels by its sigmoid. SE-ResNets follow timm's `seresnet*`: torchvision-style ResNets
-// (v1.5) with the SE block after the last batch norm of every residual body, and the hidden
-// width rounded to a multiple of 8 (timm's make_divisible); the paper rounds differently.
-import ResNet
-import ZooNN
-import ZooTensor
+// through a bottleneck of two 1×1 convs with a ReLU between, and rescales the channels by its
+// sigmoid. A layer of the core: ResNets take it as their blocks' attention (SE-ResNets), and
+// the mobile networks of the same line (MnasNet, EfficientNet, MobileNet v3) use it too.
 
 /// x · σ(fc2(relu(fc1(mean_hw(x))))). Keys: fc1, fc2 (1×1 convs with bias).
 public final class SqueezeExcitation: Module {
@@ -28,17 +26,4 @@ public final class SqueezeExcitation: Module {
         let gate = try sigmoid(child("fc2")!(relu(child("fc1")!(squeezed))))
         return input * gate
     }
-}
-
-/// timm's seresnet`depth` (18, 34, 50, 101, 152).
-public func seresnet(depth: Int, classCount: Int = 1000, inputChannels: Int = 3) -> Sequential {
-    resnet(depth: depth, classCount: classCount, inputChannels: inputChannels,
-           attention: { SqueezeExcitation(channels: $0) })
-}
-
-/// A CIFAR ResNet (He et al. 2016 §4.2) with an SE block of reduction 16 in every block,
-/// as the SE paper's CIFAR experiments; hidden width channels/16, at least 1.
-public func cifarSEResNet(depth: Int, classCount: Int = 10, inputChannels: Int = 3) -> Sequential {
-    cifarResNet(depth: depth, kind: .residual, classCount: classCount, inputChannels: inputChannels,
-                attention: { SqueezeExcitation(channels: $0, hiddenChannels: max(1, $0 / 16)) })
 }
