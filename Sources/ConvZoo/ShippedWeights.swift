@@ -43,10 +43,10 @@ extension Zoo {
         let shipped = try shippedWeights()
         if let name {
             if let match = shipped.first(where: { $0.architecture == name }) { return match.path }
-            throw ZooError("no weights for \(name) are shipped here (\(shipped.isEmpty ? "none are" : "only for " + shipped.map(\.architecture).joined(separator: ", "))); pass --weights FILE: a safetensors file, or a PyTorch .pth such as torchvision's, which loads as it is; no pretrained weights are published for it either ('zoo weights' lists the models that have)")
+            throw ZooError(template: "no weights for \(name) are shipped here (\(shipped.isEmpty ? "none are" : "only for " + shipped.map(\.architecture).joined(separator: ", "))); pass {weights} FILE: a safetensors file, or a PyTorch .pth such as torchvision's, which loads as it is; no pretrained weights are published for it either ('zoo weights' lists the models that have)")
         }
         guard let first = shipped.first else {
-            throw ZooError("no --weights given and no trained model is shipped in Weights/ yet; pass --model and --weights")
+            throw ZooError(template: "no {weights} given and no trained model is shipped in Weights/ yet; pass {model} and {weights}")
         }
         return first.path
     }

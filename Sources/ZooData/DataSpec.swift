@@ -15,7 +15,7 @@ public enum DataSpec: Equatable {
         case ("fashion-mnist", 2): self = .fashionMNIST(parts[1])
         case ("mnist", 2): self = .mnist(parts[1])
         case ("cifar10", 2): self = .cifar10(parts[1])
-        case ("mnist", 1), ("cifar10", 1): throw ZooError("--data \(text) needs a folder: \(text):DIR")
+        case ("mnist", 1), ("cifar10", 1): throw ZooError(template: "{data} \(ZooError.literal(text)) needs a folder: \(ZooError.literal(text)):DIR")
         default: self = .imageFolder(text)
         }
     }

@@ -49,7 +49,7 @@ public struct DecodedImage {
         guard status == 0 else {
             let reason = String(cString: message)
             if reason.contains("more than the limit") {
-                throw ZooError("'\(name)' is too large: \(reason) (raise it with --max-pixels)")
+                throw ZooError(template: "\(ZooError.literal("'\(name)' is too large: \(reason)")) (raise it with {maximumPixels})")
             }
             throw ZooError("'\(name)' is not a readable \(isPNG ? "PNG" : "JPEG") image: \(reason)")
         }

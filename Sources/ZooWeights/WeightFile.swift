@@ -102,8 +102,8 @@ public enum WeightFile {
             unexpected.removeAll(where: isClassifier)
         }
         if !missing.isEmpty || !unexpected.isEmpty || !mismatched.isEmpty {
-            throw ZooError(mismatchSentence(path: path, architecture: architecture, missing: missing, unexpected: unexpected,
-                                                   mismatched: mismatched, classifier: classifierPaths, replaceClassifier: replaceClassifier))
+            throw mismatchError(path: path, architecture: architecture, missing: missing, unexpected: unexpected,
+                                mismatched: mismatched, classifier: classifierPaths, replaceClassifier: replaceClassifier)
         }
         let droppedSet = Set(dropped)
         for (key, variable) in model.namedParameters() where !droppedSet.contains(key) {
@@ -117,15 +117,16 @@ public enum WeightFile {
         return LoadNote(message: "replaced the \(found.map { "\($0)-class " } ?? "")classifier of '\(path)' (\(dropped.joined(separator: ", "))) with a new, freshly initialised head")
     }
 
-    static func mismatchSentence(path: String, architecture: String, missing: [String], unexpected: [String],
-                                 mismatched: [(String, [Int], [Int])], classifier: [String], replaceClassifier: Bool) -> String {
+    static func mismatchError(path: String, architecture: String, missing: [String], unexpected: [String],
+                              mismatched: [(String, [Int], [Int])], classifier: [String], replaceClassifier: Bool) -> ZooError {
         func list(_ items: [String]) -> String {
             items.prefix(4).joined(separator: ", ") + (items.count > 4 ? " and \(items.count - 4) more" : "")
         }
         func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : word.hasSuffix("h") ? "es" : "s")" }
         let classifierOnly = missing.isEmpty && unexpected.isEmpty && mismatched.allSatisfy { m in classifier.contains { m.0.hasPrefix($0 + ".") } }
         if classifierOnly && !replaceClassifier, let weight = mismatched.first(where: { $0.0.hasSuffix("weight") }) ?? mismatched.first {
-            return "'\(path)' has a \(weight.2.first ?? 0)-class classifier (\(weight.0) \(weight.2)) but the \(architecture) model has \(weight.1.first ?? 0) classes; pass --num-classes to replace the classifier with a new head"
+            let fact = "'\(path)' has a \(weight.2.first ?? 0)-class classifier (\(weight.0) \(weight.2)) but the \(architecture) model has \(weight.1.first ?? 0) classes"
+            return ZooError(template: ZooError.literal(fact) + "; pass {classes} to replace the classifier with a new head")
         }
         var parts: [String] = []
         if !missing.isEmpty { parts.append("\(plural(missing.count, "missing key")) (\(list(missing)))") }
@@ -135,6 +136,6 @@ public enum WeightFile {
         }
         let foreign = missing.count + mismatched.count > (missing.count + mismatched.count + unexpected.count) / 2 && !missing.isEmpty && !unexpected.isEmpty
         let lead = foreign ? "'\(path)' holds weights for another architecture than \(architecture)" : "'\(path)' does not match the \(architecture) model"
-        return lead + ": " + parts.joined(separator: "; ")
+        return ZooError(lead + ": " + parts.joined(separator: "; "))
     }
 }

@@ -45,7 +45,7 @@ extension ZooCommand {
                         names.append(path)
                         if report != nil { seen.append(loaded.preprocessing.croppedImage(for: image)) }
                     } catch {
-                        warn("\(error)")
+                        warn(sentence(error))
                         failures += 1
                     }
                 }

@@ -84,7 +84,7 @@ extension ZooCommand {
                         try inputs.append(loaded.inputTensor(for: loaded.readImage(file, maximumPixels: maxPixels), name: file))
                         names.append(file)
                     } catch {
-                        warn("\(error)")
+                        warn(sentence(error))
                         failures += 1
                     }
                 }

@@ -49,7 +49,7 @@ extension ZooCommand {
                 do {
                     try explain(path, loaded, layer: layerName)
                 } catch {
-                    warn("\(error)")
+                    warn(sentence(error))
                     failures += 1
                 }
             }

@@ -101,7 +101,7 @@ extension ZooCommand {
                     for note in fetched.notes { warn(note) }
                     print(fetched.path)
                 } catch {
-                    warn("\(weights.name): \(error)")
+                    warn("\(weights.name): \(sentence(error))")
                     failures += 1
                 }
             }

@@ -61,7 +61,7 @@ func givenOrShipped(model: String?, weights: String?) -> (model: String, weights
     if let model { _ = lookUp(model) }
     let source = weights.map { WeightsSource($0) } ?? {
         do { return try .file(Zoo.shippedWeights(for: model)) } catch {
-            guard let model, !(orFail { try Zoo.weights(for: model) }).isEmpty else { fail("\(error)") }
+            guard let model, !(orFail { try Zoo.weights(for: model) }).isEmpty else { fail(sentence(error)) }
             return .pretrained
         }
     }()

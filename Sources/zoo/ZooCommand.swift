@@ -31,8 +31,18 @@ nonisolated(unsafe) var trainingGroup: MPIGroup?
 
 /// The value of `body`, or its error's sentence on stderr and exit status 1.
 func orFail<T>(_ body: () throws -> T) -> T {
-    do { return try body() } catch { fail("\(error)") }
+    do { return try body() } catch { fail(sentence(error)) }
 }
+
+/// An error's sentence, with the library's arguments written as this tool's options.
+func sentence(_ error: Error) -> String {
+    guard let error = error as? ZooError else { return "\(error)" }
+    return error.sentence { argument in optionNames[argument] ?? argument }
+}
+
+/// The option of this tool that gives each library argument an error may name.
+let optionNames = ["weights": "--weights", "model": "--model", "classes": "--num-classes", "maximumPixels": "--max-pixels",
+                   "data": "--data"]
 
 /// The registry entry `name`, or a sentence with the closest known name.
 func lookUp(_ name: String) -> ModelEntry { orFail { try Zoo.entry(name) } }
