@@ -25,6 +25,7 @@ let package = Package(
         // One product per module, for those who want less.
         .library(name: "ZooTensor", targets: ["ZooTensor"]),
         .library(name: "ZooNN", targets: ["ZooNN"]),
+        .library(name: "ZooInference", targets: ["ZooInference"]),
         .library(name: "ZooWeights", targets: ["ZooWeights"]),
         .library(name: "ZooFetch", targets: ["ZooFetch"]),
         .library(name: "ZooImage", targets: ["ZooImage"]),
@@ -54,13 +55,17 @@ let package = Package(
         .target(name: "CZooMemory", path: "Sources/CZooMemory"),
         // oneDNN's convolutions (Debian: libdnnl-dev), opened with dlopen at first use.
         .target(name: "CZooDNNL", path: "Sources/CZooDNNL", linkerSettings: [.linkedLibrary("dl")]),
+        // Compiled inference plans on oneDNN, and their own kernels.
+        .target(name: "CZooInference", dependencies: ["CZooDNNL"], path: "Sources/CZooInference"),
         // Open MPI (Debian: openmpi-bin), opened with dlopen when mpirun started the process.
         .target(name: "CZooMPI", path: "Sources/CZooMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCodecs", path: "Sources/CCodecs",
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
 
         .target(name: "ZooTensor", dependencies: ["CBLAS", "CZooMemory", "CZooDNNL"], swiftSettings: swift5),
-        .target(name: "ZooNN", dependencies: ["ZooTensor", "CZooDNNL"], swiftSettings: swift5),
+        .target(name: "ZooNN", dependencies: ["ZooTensor"], swiftSettings: swift5),
+        // Compiled inference: tracing a model, lowering it to a plan, running the plan.
+        .target(name: "ZooInference", dependencies: ["ZooTensor", "ZooNN", "CZooInference"], swiftSettings: swift5),
         .target(name: "ZooWeights", dependencies: ["ZooTensor", "ZooNN"], swiftSettings: swift5),
         .target(name: "ZooFetch", dependencies: ["ZooTensor", "CCurl", "CLibCrypto"], swiftSettings: swift5),
         .target(name: "ZooImage", dependencies: ["ZooTensor", "CCodecs"], swiftSettings: swift5),
@@ -69,9 +74,10 @@ let package = Package(
     ] + families.map(family) + [
         .target(name: "ZooModels", dependencies: ["ZooNN", "ZooTensor"] + families.map { .target(name: $0) },
                 path: "Models/Registry", swiftSettings: swift5),
-        .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooData", "ZooDraw"], swiftSettings: swift5),
+        .target(name: "ZooTrain", dependencies: ["ZooTensor", "ZooNN", "ZooInference", "ZooWeights", "ZooData", "ZooDraw"],
+                swiftSettings: swift5),
         .target(name: "ZooDistributed", dependencies: ["ZooTensor", "ZooTrain", "CZooMPI"], swiftSettings: swift5),
-        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooWeights", "ZooFetch", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw",
+        .target(name: "ConvZoo", dependencies: ["ZooTensor", "ZooNN", "ZooInference", "ZooWeights", "ZooFetch", "ZooImage", "ZooData", "ZooModels", "ZooTrain", "ZooDraw",
                                                 "ZooDistributed"],
                 swiftSettings: swift5),
         .executableTarget(name: "zoo", dependencies: [
@@ -87,15 +93,17 @@ let package = Package(
                           swiftSettings: swift5),
         .executableTarget(name: "KernelBench", dependencies: ["ZooTensor", "CBLAS"], path: "Tools/KernelBench", swiftSettings: swift5),
 
-        .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooWeights"], path: "Tests/ZooTestSupport",
+        .target(name: "ZooTestSupport", dependencies: ["ZooTensor", "ZooNN", "ZooWeights"], path: "Tests/ZooTestSupport",
                 swiftSettings: swift5),
         .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooNNTests", dependencies: ["ZooNN", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooNN", "ZooTensor", "GoogLeNet", "ResNet", "NASNet", "VGG", "DenseNet",
                                                                     "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor"], swiftSettings: swift5),
+        .testTarget(name: "ZooInferenceTests", dependencies: ["ZooInference", "ZooModels", "ZooNN", "ZooTensor", "ZooTestSupport"],
+                    swiftSettings: swift5),
+        .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ZooDrawTests", dependencies: ["ZooDraw", "ZooImage", "ZooTensor"], swiftSettings: swift5),
+        .testTarget(name: "ZooDrawTests", dependencies: ["ZooDraw", "ZooImage", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooWeightsTests", dependencies: ["ZooWeights", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooFuzzTests", dependencies: ["ZooFuzz", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooDistributedTests", dependencies: ["ZooDistributed", "mpi-check"], swiftSettings: swift5),

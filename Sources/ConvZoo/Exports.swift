@@ -6,6 +6,7 @@
 @_exported import ZooDraw
 @_exported import ZooFetch
 @_exported import ZooImage
+@_exported import ZooInference
 @_exported import ZooModels
 @_exported import ZooNN
 @_exported import ZooTensor

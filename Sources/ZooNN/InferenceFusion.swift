@@ -62,7 +62,7 @@ enum InferenceFusion {
 /// Folds an evaluation-mode BatchNorm into the convolution before it, in double precision:
 ///   w' = w · γ/√(σ² + ε),   b' = (b − μ) · γ/√(σ² + ε) + β   (b = 0 when there is none).
 /// `weight` holds the output channels one after another.
-func foldBatchNorm(weight: inout [Double], bias: inout [Double]?, mean: Tensor, variance: Tensor, gamma: Tensor,
+@_spi(Engine) public func foldBatchNorm(weight: inout [Double], bias: inout [Double]?, mean: Tensor, variance: Tensor, gamma: Tensor,
                    beta: Tensor, eps: Float) {
     let channels = mean.count, perChannel = weight.count / channels
     var folded = [Double](repeating: 0, count: channels)

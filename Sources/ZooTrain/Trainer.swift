@@ -1,5 +1,6 @@
 import Foundation
 import ZooData
+import ZooInference
 import ZooNN
 import ZooTensor
 

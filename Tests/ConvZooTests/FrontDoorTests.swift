@@ -1,6 +1,7 @@
 import ConvZoo
 import Foundation
 import XCTest
+import ZooTestSupport
 
 /// The library's front door as a user's program meets it: `Zoo.load`, `ZooModel`.
 final class FrontDoorTests: XCTestCase {
@@ -12,8 +13,7 @@ final class FrontDoorTests: XCTestCase {
 
     var folder: URL!
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("convzoo-frontdoor-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("convzoo-frontdoor")
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 

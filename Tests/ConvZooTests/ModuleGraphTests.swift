@@ -84,6 +84,24 @@ final class ModuleGraphTests: XCTestCase {
         }
     }
 
+    /// The inference engine has one home: only ZooInference imports the plan compiler's C target,
+    /// and only ZooTensor (the eager kernels) the oneDNN bridge.
+    func testEachCTargetHasItsOneImporter() throws {
+        let owners = ["CZooInference": "Sources/ZooInference", "CZooDNNL": "Sources/ZooTensor"]
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Sources").path)
+            .filter { !$0.hasPrefix("C") } .map { "Sources/" + $0 } + ["Models", "Tools/KernelBench", "Tools/MPICheck"]
+        var importers: [String: Set<String>] = [:]
+        for folder in folders {
+            for (path, text) in try sources(folder) {
+                for target in Self.imports(text).intersection(owners.keys) { importers[target, default: []].insert(path) }
+            }
+        }
+        for (target, owner) in owners {
+            let found = try XCTUnwrap(importers[target], "nothing imports \(target)")
+            XCTAssertTrue(found.allSatisfy { $0.hasPrefix(owner + "/") }, "\(target) is imported outside \(owner): \(found.sorted())")
+        }
+    }
+
     func testNoTargetUsesUnsafeFlags() throws {
         let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let code = manifest.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("//") }

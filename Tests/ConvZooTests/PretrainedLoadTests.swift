@@ -14,8 +14,7 @@ final class PretrainedLoadTests: XCTestCase {
     static let plain = Fixtures.root.appendingPathComponent("parity/resnet20/weights.safetensors").path
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-pretrained-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("zoo-pretrained")
         setenv("ZOO_CACHE", folder.appendingPathComponent("cache").path, 1)
         setenv("ZOO_CATALOG", folder.appendingPathComponent("catalog.json").path, 1)
     }

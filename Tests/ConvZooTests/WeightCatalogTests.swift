@@ -12,18 +12,10 @@ final class WeightCatalogTests: XCTestCase {
     /// torchvision, timm and pretrainedmodels (ZOO_PYTHON: a python that has them; skipped when
     /// it has not, as the script then exits with status 2).
     func testTheCatalogueEqualsTheReferencesMetadata() throws {
-        let python = ProcessInfo.processInfo.environment["ZOO_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/bin/python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [Self.repository.appendingPathComponent("Tools/make_weight_catalog.py").path, "--json"]
-        let out = Pipe(), err = Pipe()
-        (process.standardOutput, process.standardError) = (out, err)
-        try process.run()
-        let json = out.fileHandleForReading.readDataToEndOfFile(), message = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus == 2 { throw XCTSkip(String(decoding: message, as: UTF8.self)) }
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: message, as: UTF8.self))
-        let references = try JSONDecoder().decode([PublishedWeights].self, from: json)
+        let result = try runProcess(testPython, [Self.repository.appendingPathComponent("Tools/make_weight_catalog.py").path, "--json"])
+        if result.status == 2 { throw XCTSkip(result.stderr) }
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let references = try JSONDecoder().decode([PublishedWeights].self, from: Data(result.stdout.utf8))
         XCTAssertEqual(references.count, PublishedWeights.builtIn.count)
         for (reference, committed) in zip(references, PublishedWeights.builtIn) {
             XCTAssertEqual(committed, reference, "\(committed.name) differs from \(reference.name) as the references say it")
@@ -76,8 +68,7 @@ final class WeightCatalogTests: XCTestCase {
 
     /// A team's catalogue (ZOO_CATALOG): entries added, a built-in one replaced, mistakes named.
     func testATeamsCatalogueAddsEntriesAndNamesItsMistakes() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-catalog-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("zoo-catalog")
         defer { try? FileManager.default.removeItem(at: folder) }
         func catalog(_ text: String) throws -> [PublishedWeights] {
             let path = folder.appendingPathComponent("catalog.json").path

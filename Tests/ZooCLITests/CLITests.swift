@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
+import ZooTestSupport
 
 /// Runs the built `zoo` executable as a user would.
 final class CLITests: XCTestCase {
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    typealias Result = ProcessResult
 
     /// The products folder holds both the test bundle and `zoo`.
     static let zoo: URL = {
@@ -15,21 +16,7 @@ final class CLITests: XCTestCase {
     func run(_ arguments: [String]) throws -> Result { try Self.run(arguments) }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.executableURL = zoo
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        try runProcess(zoo, arguments, environment: environment)
     }
 
     func testListNamesEveryModelWithItsParameters() throws {

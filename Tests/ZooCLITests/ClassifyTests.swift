@@ -55,8 +55,7 @@ final class ClassifyTests: XCTestCase {
     }
 
     func testOneBadFileDoesNotStopTheOthers() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-classify-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("zoo-classify")
         defer { try? FileManager.default.removeItem(at: folder) }
         let good = images.appendingPathComponent("png/gray8.png").path
         let truncated = folder.appendingPathComponent("truncated.png").path

@@ -1,6 +1,7 @@
 import ConvZoo
 import Foundation
 import XCTest
+import ZooTestSupport
 
 /// `mpirun -np 2 zoo train` against one process, one thread against two, and a process killed mid-run.
 /// Slow in a debug build: they run with ZOO_MPI_TESTS=1 (CI: in release). Need Open MPI's
@@ -15,8 +16,7 @@ final class DistributedTrainingTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
             throw XCTSkip("Debian's dataset-fashion-mnist is not installed")
         }
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-mpi-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("zoo-mpi")
     }
 
     override func tearDownWithError() throws { if let folder { try? FileManager.default.removeItem(at: folder) } }
@@ -39,16 +39,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func run(_ executable: String, _ arguments: [String]) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        (process.standardOutput, process.standardError) = (out, err)
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                               stderr: String(decoding: stderr, as: UTF8.self))
+        try runProcess(URL(fileURLWithPath: executable), arguments)
     }
 
     /// The processes whose parent is `parent` (from /proc/PID/stat: "pid (name) state ppid …").

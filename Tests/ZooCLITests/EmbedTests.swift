@@ -11,8 +11,7 @@ final class EmbedTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-embed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("zoo-embed")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }

@@ -12,8 +12,7 @@ final class ExplainTests: XCTestCase {
 
     var folder: URL!
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("convzoo-explain-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("convzoo-explain")
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 

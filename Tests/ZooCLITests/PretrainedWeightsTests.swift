@@ -256,8 +256,7 @@ final class RangeServer {
 
     init(root: String, log: String, options: [String]) throws {
         self.log = log
-        let python = ProcessInfo.processInfo.environment["ZOO_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/bin/python3"
-        process.executableURL = URL(fileURLWithPath: python)
+        process.executableURL = testPython
         process.arguments = [PretrainedWeightsTests.repository.appendingPathComponent("Tools/range_server.py").path,
                              "--root", root, "--log", log] + options
         let out = Pipe()

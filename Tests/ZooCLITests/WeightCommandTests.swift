@@ -8,8 +8,7 @@ final class WeightCommandTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("zoo-cli")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ZooTestSupport
 import ZooTensor
 import ZooData
 
@@ -39,8 +40,7 @@ final class DataTests: XCTestCase {
     }
 
     func testBrokenDatasetFilesAreNamed() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("zoo-data")
         defer { try? FileManager.default.removeItem(at: folder) }
         // Images claim 3 of 2×2, labels hold 2: and a truncated header.
         try Data([0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [UInt8](repeating: 1, count: 12)).write(to: folder.appendingPathComponent("train-images-idx3-ubyte"))

@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
+import ZooTestSupport
 import ZooDraw
 import ZooImage
 import ZooTensor
@@ -230,8 +231,7 @@ final class DrawingTests: XCTestCase {
     }
 
     func testWriteIsAtomicAndNamesThePath() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-draw-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("zoo-draw")
         defer { try? FileManager.default.removeItem(at: folder) }
         let drawing = Drawing(width: 10, height: 10)
         for name in ["a.png", "a.svg"] {

@@ -1,9 +1,10 @@
 #ifndef ZOO_DNNL_LIBRARY_H
 #define ZOO_DNNL_LIBRARY_H
 
-/* The oneDNN library as both bridges use it (zoo_dnnl.c: single convolutions; zoo_plan.c:
-   compiled inference plans). It is opened with dlopen once, by zoo_dnnl_load(); each function
-   is called through the pointer p_<name>. Internal to this target. */
+/* The oneDNN library as both bridges use it (CZooDNNL's zoo_dnnl.c: single convolutions;
+   CZooInference: compiled inference plans). It is opened with dlopen once, by zoo_dnnl_load();
+   each function is called through the pointer p_<name>. For C only: the module map shows Swift
+   zoo_dnnl.h alone. */
 
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>

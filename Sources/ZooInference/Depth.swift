@@ -1,3 +1,6 @@
+import ZooNN
+import ZooTensor
+
 extension Module {
     /// The network's depth as its paper counts it: the convolution and fully connected layers on
     /// the longest path from the input to the output (resnet50 → 50, vgg16 → 16, densenet121 →

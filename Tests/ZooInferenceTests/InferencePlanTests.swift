@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import ZooModels
-@_spi(Testing) import ZooNN
+@_spi(Testing) import ZooInference
+import ZooNN
 import ZooTensor
 import ZooTestSupport
 
