@@ -101,6 +101,8 @@ let package = Package(
                                                                     "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooInferenceTests", dependencies: ["ZooInference", "ZooModels", "ZooNN", "ZooTensor", "ZooTestSupport"],
                     swiftSettings: swift5),
+        .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooData", "ZooNN", "ZooTensor", "ZooTestSupport"],
+                    swiftSettings: swift5),
         .testTarget(name: "ZooDataTests", dependencies: ["ZooData", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooImageTests", dependencies: ["ZooImage", "ZooTensor", "ZooWeights", "ZooTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ZooDrawTests", dependencies: ["ZooDraw", "ZooImage", "ZooTensor", "ZooTestSupport"], swiftSettings: swift5),
