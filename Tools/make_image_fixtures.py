@@ -48,6 +48,9 @@ import torchvision
 from PIL import Image, ImageCms, ImageOps
 from torchvision import transforms as T
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_file  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMG_DIR = os.path.join(ROOT, "Tests", "Fixtures", "images")
 PNG_DIR = os.path.join(IMG_DIR, "png")
@@ -67,60 +70,14 @@ WRITTEN = []  # every file written, for the size report
 # safetensors (hand written)
 # ---------------------------------------------------------------------------
 
-_DTYPES = {
-    np.dtype(np.uint8): "U8",
-    np.dtype("<f2"): "F16",
-    np.dtype("<f4"): "F32",
-    np.dtype("<i8"): "I64",
-}
-_NP_OF = {v: k for k, v in _DTYPES.items()}
-
-
 def write_safetensors(path, tensors, metadata=None):
-    """tensors: list of (name, ndarray) in file order."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    blobs = []
-    offset = 0
-    for name, arr in tensors:
-        arr = np.array(arr, order="C")  # keeps 0-d tensors 0-d (ascontiguousarray would not)
-        if arr.dtype.byteorder == ">":
-            arr = arr.astype(arr.dtype.newbyteorder("<"))
-        dtype = _DTYPES[np.dtype(arr.dtype)]
-        raw = arr.tobytes()
-        header[name] = {"dtype": dtype, "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    hjson = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hjson += b" " * ((-len(hjson)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hjson)))
-        f.write(hjson)
-        for b in blobs:
-            f.write(b)
+    """tensors: list of (name, ndarray) in file order (Tools/safetensors_file.py)."""
+    safetensors_file.write(path, tensors, metadata)
     WRITTEN.append(path)
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    assert n % 8 == 0, path
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    body = data[8 + n:]
-    out = {}
-    end = 0
-    for name, info in header.items():
-        b, e = info["data_offsets"]
-        dt = _NP_OF[info["dtype"]]
-        arr = np.frombuffer(body[b:e], dtype=dt).reshape(info["shape"])
-        out[name] = arr
-        end = max(end, e)
-    assert end == len(body), path
-    return out, meta
+    return safetensors_file.read(path)
 
 
 def check_safetensors(path, tensors, metadata):

@@ -4,23 +4,23 @@
 Run with Debian's interpreter (it has torch):
     /usr/bin/python3 Tools/make_op_fixtures.py
 
-Writes Tests/Fixtures/ops/<case>.safetensors. Every file is a hand-written
-safetensors file: 8-byte little-endian header length N (a multiple of 8),
-N bytes of UTF-8 JSON header (space padded), then the raw float32 LE data.
-The header's "__metadata__" holds {"config": "<JSON string>"} describing the
-case. All references are computed in float32 on CPU with one thread.
+Writes Tests/Fixtures/ops/<case>.safetensors (float32 tensors, through
+Tools/safetensors_file.py). The header's "__metadata__" holds {"config": "<JSON
+string>"} describing the case. All references are computed in float32 on CPU with one thread.
 """
 
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_file  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "Tests", "Fixtures", "ops")
@@ -31,74 +31,20 @@ torch.set_default_dtype(torch.float32)
 WRITTEN = []
 
 
-# ---------------------------------------------------------------------------
-# safetensors I/O (hand written, float32 only)
-# ---------------------------------------------------------------------------
-
-def _to_f32_bytes(t):
-    a = t.detach().to(torch.float32).contiguous().cpu().numpy()
-    return np.ascontiguousarray(a, dtype="<f4").tobytes()
-
-
-def write_safetensors(path, tensors, config):
-    header = {"__metadata__": {"config": json.dumps(config, sort_keys=True)}}
-    blobs = []
-    offset = 0
-    for key, t in tensors.items():
-        assert key != "__metadata__"
-        data = _to_f32_bytes(t)
-        header[key] = {
-            "dtype": "F32",
-            "shape": [int(s) for s in t.shape],
-            "data_offsets": [offset, offset + len(data)],
-        }
-        blobs.append(data)
-        offset += len(data)
-    hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    pad = (-len(hbytes)) % 8
-    hbytes += b" " * pad
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hbytes)))
-        f.write(hbytes)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    data = raw[8 + n:]
-    meta = header.pop("__metadata__", {})
-    config = json.loads(meta["config"]) if "config" in meta else None
-    tensors = {}
-    for key, info in header.items():
-        assert info["dtype"] == "F32", info
-        b, e = info["data_offsets"]
-        arr = np.frombuffer(data[b:e], dtype="<f4").astype(np.float32)
-        tensors[key] = torch.from_numpy(arr.copy()).reshape(info["shape"])
-    return tensors, config, n, len(data)
-
-
 def save(name, tensors, config):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name + ".safetensors")
     tensors = {k: v.detach().to(torch.float32) for k, v in tensors.items()}
-    write_safetensors(path, tensors, config)
+    safetensors_file.write(path, [(k, v.contiguous().numpy()) for k, v in tensors.items()],
+                           {"config": json.dumps(config, sort_keys=True)})
     # self-check: re-read and compare bit-for-bit
-    back, cfg, n, dlen = read_safetensors(path)
-    assert n % 8 == 0, (path, n)
-    assert cfg == json.loads(json.dumps(config)), (path, cfg, config)
+    back, meta = safetensors_file.read(path)
+    assert json.loads(meta["config"]) == json.loads(json.dumps(config)), (path, meta, config)
     assert list(back.keys()) == list(tensors.keys()), (path, back.keys())
-    total = 0
     for k, v in tensors.items():
         assert tuple(back[k].shape) == tuple(v.shape), (path, k)
-        assert torch.equal(back[k], v), (path, k)
+        assert torch.equal(torch.from_numpy(back[k]), v), (path, k)
         assert torch.isfinite(v).all(), (path, k)
-        total += v.numel() * 4
-    assert total == dlen, (path, total, dlen)
-    assert os.path.getsize(path) == 8 + n + dlen
     WRITTEN.append((name, path, config))
 
 

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import shutil
-import struct
 import sys
 import time
 from collections import OrderedDict
@@ -44,6 +43,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_file  # noqa: E402
 
 try:
     import timm
@@ -58,88 +60,19 @@ except ImportError:
 # safetensors I/O
 # ---------------------------------------------------------------------------------------------------------------
 
-ST_DTYPES = {  # safetensors name -> (torch dtype, element size)
-    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
-    "I64": (torch.int64, 8), "I32": (torch.int32, 4), "I16": (torch.int16, 2), "I8": (torch.int8, 1),
-    "U8": (torch.uint8, 1),
-}
-TORCH_TO_ST = {dt: name for name, (dt, _) in ST_DTYPES.items()}
+TORCH_TO_ST = {torch.bool: "BOOL", torch.uint8: "U8", torch.int8: "I8", torch.int16: "I16", torch.int32: "I32",
+               torch.int64: "I64", torch.float16: "F16", torch.float32: "F32", torch.float64: "F64"}
 
 
 def write_safetensors(path, tensors, metadata=None):
-    """tensors: ordered mapping name -> tensor. Written in the given order, contiguous little-endian."""
-    assert sys.byteorder == "little", "this writer assumes a little-endian host"
-    header = OrderedDict()
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    arrays, offset = [], 0
-    for name, t in tensors.items():
-        t = t.detach().cpu().contiguous()
-        if t.dtype not in TORCH_TO_ST or t.dtype == torch.bfloat16:
-            raise ValueError(f"{name}: dtype {t.dtype} is not written by this script")
-        a = t.numpy().reshape(-1)  # shares memory, C order
-        header[name] = {"dtype": TORCH_TO_ST[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + a.nbytes]}
-        arrays.append(a)
-        offset += a.nbytes
-    blob = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    blob += b" " * (-len(blob) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(blob)))
-        f.write(blob)
-        for a in arrays:
-            if a.nbytes:
-                f.write(a.view(np.uint8).data)
-    os.replace(tmp, path)
+    """tensors: ordered mapping name -> torch tensor, written in that order (Tools/safetensors_file.py)."""
+    safetensors_file.write(path, [(name, t.detach().cpu().contiguous().numpy()) for name, t in tensors.items()], metadata)
 
 
 def read_safetensors(path):
-    """Returns (OrderedDict name -> tensor in header order, metadata dict). Validates the layout."""
-    assert sys.byteorder == "little", "this reader assumes a little-endian host"
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) != 8:
-            raise ValueError(f"{path}: shorter than 8 bytes")
-        n = struct.unpack("<Q", head)[0]
-        if n > size - 8:
-            raise ValueError(f"{path}: header length {n} exceeds the file ({size} bytes)")
-        raw = f.read(n)
-        if not raw.lstrip().startswith(b"{"):
-            raise ValueError(f"{path}: header does not start with '{{'")
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=OrderedDict)
-        metadata = header.pop("__metadata__", None) or {}
-        data_start, data_len = 8 + n, size - 8 - n
-        tensors, spans = OrderedDict(), []
-        for name, info in header.items():
-            dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-            if dtype not in ST_DTYPES:
-                raise ValueError(f"{path}: '{name}' has unsupported dtype {dtype!r}")
-            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-                raise ValueError(f"{path}: '{name}' has a bad shape {shape!r}")
-            if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= data_len):
-                raise ValueError(f"{path}: '{name}' has bad data_offsets {offsets!r} (data section {data_len} bytes)")
-            tdtype, width = ST_DTYPES[dtype]
-            count = 1
-            for d in shape:
-                count *= d
-            begin, end = offsets
-            if end - begin != count * width:
-                raise ValueError(f"{path}: '{name}' {dtype}{shape} needs {count * width} bytes, offsets give {end - begin}")
-            spans.append((begin, end, name))
-            f.seek(data_start + begin)
-            buf = bytearray(f.read(end - begin))
-            t = torch.frombuffer(buf, dtype=tdtype).clone() if count else torch.empty(0, dtype=tdtype)
-            tensors[name] = t.reshape(shape)
-        pos = 0
-        for begin, end, name in sorted(spans):
-            if begin != pos:
-                raise ValueError(f"{path}: data of '{name}' starts at {begin}, expected {pos} (hole or overlap)")
-            pos = end
-        if pos != data_len:
-            raise ValueError(f"{path}: tensors cover {pos} bytes of a {data_len}-byte data section")
-    return tensors, metadata
+    """Returns (OrderedDict name -> torch tensor in header order, metadata dict)."""
+    arrays, metadata = safetensors_file.read(path)
+    return OrderedDict((name, torch.from_numpy(a)) for name, a in arrays.items()), metadata
 
 
 # ---------------------------------------------------------------------------------------------------------------
