@@ -96,10 +96,8 @@ public final class ZooModel {
     public func classify(_ files: [String], top: Int = 5, batchSize: Int = 8,
                          maximumPixels: Int = Image.defaultMaximumPixels) throws -> [Classification] {
         var results: [Classification] = []
-        for start in stride(from: 0, to: files.count, by: max(1, batchSize)) {
-            let paths = Array(files[start ..< min(files.count, start + max(1, batchSize))])
-            let inputs = try paths.map { try inputTensor(for: try readImage($0, maximumPixels: maximumPixels), name: $0) }
-            results += try classify(inputs: inputs, names: paths, top: top)
+        try forEachBatch(of: files, batchSize: batchSize, maximumPixels: maximumPixels) { batch in
+            results += try classify(inputs: batch.inputs, names: batch.files, top: top)
         }
         return results
     }

@@ -30,34 +30,21 @@ extension ZooCommand {
             let loaded = choice.load()
             loaded.usesInferencePlans = !eager
             if let labels { orFail { try loaded.setLabels(LabelSet(file: labels, classCount: loaded.classCount)) } }
-            let files = collectImageFiles(images)
-            var failures = files.failures
-            var report = html.map { _ in HTMLReport(title: "\(loaded.name): top \(top)") }
-            var index = 0
-            while index < files.paths.count {
-                var inputs: [Tensor] = [], names: [String] = [], seen: [Image] = []
-                while index < files.paths.count && inputs.count < batch {
-                    let path = files.paths[index]
-                    index += 1
-                    do {
-                        let image = try loaded.readImage(path, maximumPixels: maxPixels)
-                        try inputs.append(loaded.inputTensor(for: image, name: path))
-                        names.append(path)
-                        if report != nil { seen.append(loaded.preprocessing.croppedImage(for: image)) }
-                    } catch {
-                        warn(sentence(error))
-                        failures += 1
-                    }
-                }
-                let results = orFail { try loaded.classify(inputs: inputs, names: names, top: top) }
-                for result in results { printResult(result) }
-                if report != nil && !inputs.isEmpty {
-                    orFail { try report!.add(results, seen: seen, inputs: inputs, model: loaded) }
+            let files = ImageFileList(images)
+            var failures = files.problems.count
+            files.problems.forEach(warn)
+            var report = html.map { _ in ClassificationReport(title: "\(loaded.name): top \(top)") }
+            orFail {
+                try loaded.forEachBatch(of: files.paths, batchSize: batch, maximumPixels: maxPixels, pictures: html != nil,
+                                        skipping: { warn(sentence($1)); failures += 1 }) { batch in
+                    let results = try loaded.classify(inputs: batch.inputs, names: batch.files, top: top)
+                    results.forEach(printResult)
+                    try report?.add(results, of: batch, model: loaded)
                 }
             }
             if let html, let report { orFail { try AtomicFile.write(report.page(), to: html) } }
             if failures > 0 {
-                warn("\(failures) of \(files.paths.count + files.failures) inputs could not be classified")
+                warn("\(failures) of \(files.paths.count + files.problems.count) inputs could not be classified")
                 throw ExitCode(1)
             }
         }

@@ -2,15 +2,6 @@ import ArgumentParser
 import ConvZoo
 import Foundation
 
-/// The keys of an embedding file: the tensors `embeddings` [N, D] and (for a data set) `labels`
-/// [N] (I64 class indices), and metadata.
-enum EmbeddingFile {
-    static let embeddings = "embeddings", labels = "labels"
-    /// Metadata: the model, its layer, the weight file, the image files (a JSON array), the data
-    /// set's description and its class names (a JSON array).
-    static let model = "model", layer = "layer", weights = "weights", files = "files", data = "data", classes = "classes"
-}
-
 extension ZooCommand {
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -71,36 +62,22 @@ extension ZooCommand {
             let loaded = choice.load()
             let path = layerPath(loaded)
             let start = Date()
-            let files = collectImageFiles(images)
-            var failures = files.failures
-            var vectors: [Float] = [], embedded: [String] = [], width = 0
-            var index = 0
-            while index < files.paths.count {
-                var inputs: [Tensor] = [], names: [String] = []
-                while index < files.paths.count && inputs.count < batch {
-                    let file = files.paths[index]
-                    index += 1
-                    do {
-                        try inputs.append(loaded.inputTensor(for: loaded.readImage(file, maximumPixels: maxPixels), name: file))
-                        names.append(file)
-                    } catch {
-                        warn(sentence(error))
-                        failures += 1
-                    }
+            let files = ImageFileList(images)
+            var failures = files.problems.count
+            files.problems.forEach(warn)
+            var rows: [Tensor] = [], embedded: [String] = []
+            orFail {
+                try loaded.forEachBatch(of: files.paths, batchSize: batch, maximumPixels: maxPixels,
+                                        skipping: { warn(sentence($1)); failures += 1 }) { batch in
+                    rows.append(try loaded.embeddings(batch.tensor, layer: path))
+                    embedded += batch.files
                 }
-                guard !inputs.isEmpty else { continue }
-                let batchTensor = Tensor(shape: [inputs.count] + loaded.input, scalars: inputs.flatMap(\.scalars))
-                let result = orFail { try loaded.embeddings(batchTensor, layer: path) }
-                width = result.shape[1]
-                vectors += result.scalars
-                embedded += names
             }
-            let total = files.paths.count + files.failures
-            guard !embedded.isEmpty else { fail("none of the \(total) inputs could be embedded; '\(out)' was not written") }
-            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: choice.resolved.weights.description,
-                            EmbeddingFile.files: jsonArray(embedded)]
-            let file = SafeTensors(tensors: [(EmbeddingFile.embeddings, Tensor(shape: [embedded.count, width], scalars: vectors))],
-                                   metadata: metadata)
+            let total = files.paths.count + files.problems.count
+            guard let width = rows.first?.shape[1] else { fail("none of the \(total) inputs could be embedded; '\(out)' was not written") }
+            let vectors = Tensor(shape: [embedded.count, width], scalars: rows.flatMap(\.scalars))
+            let file = EmbeddingFile(embeddings: vectors, model: loaded.name, layer: path, weights: choice.resolved.weights.description,
+                                     files: embedded)
             orFail { try file.write(to: out) }
             report(count: embedded.count, width: width, model: loaded.name, layer: path, seconds: Date().timeIntervalSince(start))
             if failures > 0 {
@@ -118,11 +95,9 @@ extension ZooCommand {
             let path = layerPath(loaded)
             let start = Date()
             let vectors = orFail { try loaded.embeddings(images, layer: path, batchSize: batch) }
-            let metadata = [EmbeddingFile.model: loaded.name, EmbeddingFile.layer: path, EmbeddingFile.weights: choice.resolved.weights.description,
-                            EmbeddingFile.data: images.name, EmbeddingFile.classes: jsonArray(images.classNames)]
-            let labels = Tensor(shape: [images.count], scalars: images.labels.map(Float.init))
-            let file = SafeTensors(tensors: [(EmbeddingFile.embeddings, vectors), (EmbeddingFile.labels, labels)], metadata: metadata)
-            orFail { try file.write(to: out, integerNames: [EmbeddingFile.labels]) }
+            let file = EmbeddingFile(embeddings: vectors, labels: images.labels, model: loaded.name, layer: path,
+                                     weights: choice.resolved.weights.description, data: images.name, classNames: images.classNames)
+            orFail { try file.write(to: out) }
             report(count: images.count, width: vectors.shape[1], model: loaded.name, layer: path, seconds: Date().timeIntervalSince(start))
         }
 
@@ -147,77 +122,27 @@ extension ZooCommand {
         }
 
         func run() {
-            let trainSet = read(train), testSet = read(test)
-            if trainSet.width != testSet.width {
-                fail("'\(train)' holds embeddings of \(trainSet.width) values, but '\(test)' holds embeddings of \(testSet.width)")
-            }
-            if let a = trainSet.source, let b = testSet.source, a != b {
-                fail("'\(train)' holds embeddings of \(a), but '\(test)' of \(b)")
-            }
-            if let a = trainSet.classNames, let b = testSet.classNames, a != b {
-                fail("'\(train)' and '\(test)' name different classes (\(a.count) and \(b.count) names)")
-            }
-            let classCount = trainSet.classNames?.count ?? testSet.classNames?.count ?? (trainSet.labels + testSet.labels).max()! + 1
-            for (path, set) in [(train, trainSet), (test, testSet)] {
-                if let bad = set.labels.first(where: { $0 >= classCount }) {
-                    fail("'\(path)' has label \(bad), but its classes are 0 to \(classCount - 1)")
-                }
-            }
+            let trainSet = orFail { try EmbeddingFile(file: train, labelled: true) }
+            let testSet = orFail { try EmbeddingFile(file: test, labelled: true) }
+            let classCount = orFail { try EmbeddingFile.classCount(train: trainSet, test: testSet) }
+            let (trainLabels, testLabels) = (trainSet.labels!, testSet.labels!)
             let start = Date()
-            let probe = orFail { try LinearProbe.fit(embeddings: trainSet.embeddings, labels: trainSet.labels, classes: classCount,
+            let probe = orFail { try LinearProbe.fit(embeddings: trainSet.embeddings, labels: trainLabels, classes: classCount,
                                                      epochs: epochs, seed: seed) }
             let seconds = Date().timeIntervalSince(start)
-            let trainAccuracy = orFail { try probe.accuracy(embeddings: trainSet.embeddings, labels: trainSet.labels) }
-            let testAccuracy = orFail { try probe.accuracy(embeddings: testSet.embeddings, labels: testSet.labels) }
-            if let out {
-                var metadata = ["train": train, "epochs": String(epochs), "seed": String(seed)]
-                if let source = trainSet.source { metadata["embeddings"] = source }
-                if let names = trainSet.classNames { metadata[EmbeddingFile.classes] = jsonArray(names) }
-                orFail { try probe.save(out, metadata: metadata) }
-            }
+            let trainAccuracy = orFail { try probe.accuracy(embeddings: trainSet.embeddings, labels: trainLabels) }
+            let testAccuracy = orFail { try probe.accuracy(embeddings: testSet.embeddings, labels: testLabels) }
+            if let out { orFail { try probe.save(out, fittedOn: trainSet, epochs: epochs, seed: seed) } }
             if json {
-                printJSON(["test_accuracy": testAccuracy, "train_accuracy": trainAccuracy, "train_count": trainSet.labels.count,
-                           "test_count": testSet.labels.count, "features": trainSet.width, "classes": classCount, "epochs": epochs,
+                printJSON(["test_accuracy": testAccuracy, "train_accuracy": trainAccuracy, "train_count": trainLabels.count,
+                           "test_count": testLabels.count, "features": trainSet.width, "classes": classCount, "epochs": epochs,
                            "seconds": seconds] as [String: Any])
                 return
             }
             print(String(format: "linear probe on %d embeddings of %d values, %d classes, %d epochs (%.1f s): test accuracy %.2f%% on %d, train accuracy %.2f%%",
-                         trainSet.labels.count, trainSet.width, classCount, epochs, seconds, testAccuracy * 100, testSet.labels.count,
+                         trainLabels.count, trainSet.width, classCount, epochs, seconds, testAccuracy * 100, testLabels.count,
                          trainAccuracy * 100))
         }
 
-        /// Labelled embeddings from `path`, or one sentence about what is wrong with the file.
-        func read(_ path: String) -> (embeddings: Tensor, labels: [Int], width: Int, classNames: [String]?, source: String?) {
-            let file = orFail { try SafeTensors.read(path) }
-            guard let embeddings = file[EmbeddingFile.embeddings] else {
-                fail("'\(path)' holds no 'embeddings' tensor; write one with 'zoo embed'")
-            }
-            guard embeddings.rank == 2, embeddings.shape[0] > 0, embeddings.shape[1] > 0 else {
-                fail("'\(path)': 'embeddings' has shape \(embeddings.shape), not N×D")
-            }
-            guard let labelTensor = file[EmbeddingFile.labels] else {
-                fail("'\(path)' holds no 'labels' tensor; the probe needs labelled embeddings, as 'zoo embed --data' writes")
-            }
-            guard labelTensor.shape == [embeddings.shape[0]] else {
-                fail("'\(path)' holds \(labelTensor.count) labels of shape \(labelTensor.shape) for \(embeddings.shape[0]) embeddings")
-            }
-            if let bad = labelTensor.scalars.first(where: { !$0.isFinite || $0 < 0 || $0 != $0.rounded() }) {
-                fail("'\(path)' has a label \(bad) that is not a class index")
-            }
-            var classNames: [String]?
-            if let text = file.metadata[EmbeddingFile.classes] {
-                guard let names = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String] else {
-                    fail("'\(path)': its '\(EmbeddingFile.classes)' metadata is not a JSON array of names")
-                }
-                classNames = names
-            }
-            let source = file.metadata[EmbeddingFile.model].map { model in file.metadata[EmbeddingFile.layer].map { "\(model) \($0)" } ?? model }
-            return (embeddings, labelTensor.scalars.map { Int($0) }, embeddings.shape[1], classNames, source)
-        }
     }
-}
-
-/// `values` as a JSON array of strings.
-func jsonArray(_ values: [String]) -> String {
-    String(decoding: try! JSONSerialization.data(withJSONObject: values, options: [.withoutEscapingSlashes]), as: UTF8.self)
 }

@@ -43,30 +43,31 @@ extension ZooCommand {
             let layerName = layer ?? loaded.entry.explainLayer
             if loaded.module.module(at: layerName) == nil { fail("--layer: " + loaded.module.unknownModuleSentence(layerName)) }
             orFail { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
-            let files = collectImageFiles(images)
-            var failures = files.failures
-            for path in files.paths {
-                do {
-                    try explain(path, loaded, layer: layerName)
-                } catch {
-                    warn(sentence(error))
-                    failures += 1
+            let files = ImageFileList(images)
+            var failures = files.problems.count
+            files.problems.forEach(warn)
+            orFail {
+                try loaded.forEachBatch(of: files.paths, batchSize: 1, maximumPixels: maxPixels, pictures: true,
+                                        skipping: { warn(sentence($1)); failures += 1 }) { image in
+                    do {
+                        try explain(image, loaded, layer: layerName)
+                    } catch {
+                        warn(sentence(error))
+                        failures += 1
+                    }
                 }
             }
             if failures > 0 {
-                warn("\(failures) of \(files.paths.count + files.failures) inputs could not be explained")
+                warn("\(failures) of \(files.paths.count + files.problems.count) inputs could not be explained")
                 throw ExitCode(1)
             }
         }
 
         /// Writes the picture and the maps of one image for each class asked for.
-        func explain(_ path: String, _ loaded: ZooModel, layer: String) throws {
-            let image = try loaded.readImage(path, maximumPixels: maxPixels)
-            let x = try loaded.inputTensor(for: image, name: path)
-            let batch = x.reshaped([1] + x.shape)
+        func explain(_ image: ImageBatch, _ loaded: ZooModel, layer: String) throws {
+            let (path, batch, seen) = (image.files[0], image.tensor, image.pictures[0])
             let probabilities = try loaded.probabilities(batch)
             let classes = classIndex.map { [$0] } ?? probabilities.topK(top ?? 1)[0]
-            let seen = loaded.preprocessing.croppedImage(for: image)
             let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             for c in classes {
                 let map = try loaded.gradCAM(batch, layer: layer, classes: [c])

@@ -1,19 +1,22 @@
-import ConvZoo
 import Foundation
 
-/// The page `zoo classify --html` writes: one self-contained HTML file (pictures inline as
-/// data: URLs; no scripts, fonts or files fetched) with, per image, the picture the model saw,
-/// the top-K as bars, and the Grad-CAM of the top-1 over the picture.
-struct HTMLReport {
-    var title: String
+/// A classification as one self-contained HTML page (pictures inline as data: URLs; no
+/// scripts, fonts or files fetched) with, per image, the picture the model saw, the top-K as
+/// bars, and the Grad-CAM of the top-1 over the picture (`zoo classify --html` writes one).
+public struct ClassificationReport {
+    public var title: String
     var rows: [String] = []
 
-    init(title: String) { self.title = title }
+    public init(title: String) { self.title = title }
 
-    /// Adds one batch: its results, the cropped pictures the model saw and its inputs [C, H, W].
-    mutating func add(_ results: [Classification], seen: [Image], inputs: [Tensor], model: ZooModel) throws {
-        let batch = Tensor(shape: [inputs.count] + model.input, scalars: inputs.flatMap(\.scalars))
-        let maps = try model.gradCAM(batch, classes: results.map { $0.top[0].index })
+    /// Adds one batch: its results (from `model.classify`, in the batch's order) and the batch
+    /// read with its pictures (`ZooModel.forEachBatch(of:…pictures: true)`).
+    public mutating func add(_ results: [Classification], of batch: ImageBatch, model: ZooModel) throws {
+        guard results.count == batch.inputs.count, batch.pictures.count == batch.inputs.count else {
+            throw ZooError("a report needs one result and one picture per input: \(results.count) results, \(batch.pictures.count) pictures and \(batch.inputs.count) inputs were given")
+        }
+        let seen = batch.pictures
+        let maps = try model.gradCAM(batch.tensor, classes: results.map { $0.top[0].index })
         let plane = model.input[1] * model.input[2]
         for (n, result) in results.enumerated() {
             let top1 = result.top[0]
@@ -38,7 +41,8 @@ struct HTMLReport {
         }
     }
 
-    func page() -> String {
+    /// The page's HTML.
+    public func page() -> String {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(Self.escaped(title))</title>
