@@ -16,6 +16,29 @@ public struct Augmentation: Equatable {
     }
 
     public static let none = Augmentation()
+
+    /// The padding of a random crop for images of side `side`: 2 on 28×28 and smaller, 4 on
+    /// larger (CIFAR's).
+    public static func cropPadding(forSide side: Int) -> Int { side <= 28 ? 2 : 4 }
+
+    /// The usual augmentation of a data set's images of side `side`: a random crop and a flip,
+    /// or for an image folder (photos of any size) a random resized crop and a flip.
+    public static func standard(side: Int, imageFolder: Bool) -> Augmentation {
+        imageFolder ? Augmentation(horizontalFlip: true, randomResizedCrop: true)
+            : Augmentation(cropPadding: cropPadding(forSide: side), horizontalFlip: true)
+    }
+
+    /// Parses an augmentation: `crop` (random crop, padding as `cropPadding(forSide:)`), `flip`,
+    /// `resized-crop` (torchvision's RandomResizedCrop) combined with `+`, or `none`.
+    /// - Throws: `ZooError` naming `augmentation` for any other word.
+    public init(parsing text: String, side: Int) throws {
+        let parts = Set(text.split(separator: "+").map(String.init))
+        guard !parts.isEmpty, parts.isSubset(of: ["crop", "flip", "resized-crop", "none"]) else {
+            throw ZooError(template: "{augmentation} must combine crop, flip and resized-crop with +, or be none; not '\(ZooError.literal(text))'")
+        }
+        self.init(cropPadding: parts.contains("crop") ? Self.cropPadding(forSide: side) : 0, horizontalFlip: parts.contains("flip"),
+                  randomResizedCrop: parts.contains("resized-crop"))
+    }
 }
 
 extension Augmentation {

@@ -4,9 +4,8 @@ import Foundation
 /// model, an input a model cannot take — as one sentence naming the file or argument at
 /// fault. Every ConvZoo library throws this type; the `zoo` tool prints the sentence.
 ///
-/// A sentence that tells the caller which argument to pass names it by the library's
-/// parameter (`weights:`); a tool built on the library writes its own option there instead
-/// (`sentence(naming:)`).
+/// A sentence about an argument names it by the library's parameter (`` `weights` ``); a tool
+/// built on the library writes its own option there instead (`sentence(naming:)`).
 public struct ZooError: LocalizedError, CustomStringConvertible, Equatable {
     /// The sentence, with `{name}` where it names the argument `name`.
     private let template: String
@@ -40,7 +39,7 @@ public struct ZooError: LocalizedError, CustomStringConvertible, Equatable {
         return out + rest
     }
 
-    /// The sentence, arguments written as the library's parameters (`weights:`).
-    public var description: String { sentence { "\($0):" } }
+    /// The sentence, arguments written as the library's parameters (`` `weights` ``).
+    public var description: String { sentence { "`\($0)`" } }
     public var errorDescription: String? { description }
 }

@@ -80,6 +80,7 @@ public struct DepthExperiment {
     /// epoch, then summary.md and the plots. A network interrupted mid-way resumes from its
     /// checkpoint; a finished one is never retrained.
     public func run(train: ImageDataset, test: ImageDataset, folder: String, log: @escaping (String) -> Void) throws {
+        try recipe.validate()
         let fm = FileManager.default
         try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let resultsPath = folder + "/results.csv"

@@ -24,17 +24,18 @@ public struct TrainingConfiguration {
 
     public init() {}
 
-    /// Throws the first setting that cannot train, as one sentence.
+    /// Throws the first setting that cannot train, as one sentence naming the setting (the one
+    /// place these rules are written: the command line passes its options through here).
     public func validate() throws {
-        func check(_ ok: Bool, _ sentence: @autoclosure () -> String) throws { if !ok { throw ZooError(sentence()) } }
-        try check(epochs >= 1, "the recipe's epochs must be at least 1, got \(epochs)")
-        try check(batchSize >= 1, "the recipe's batch size must be at least 1, got \(batchSize)")
-        try check(learningRate > 0, "the recipe's learning rate must be positive, got \(learningRate)")
-        try check(momentum >= 0 && momentum < 1, "the recipe's momentum must be in [0, 1), got \(momentum)")
-        try check(weightDecay >= 0, "the recipe's weight decay must not be negative, got \(weightDecay)")
-        try check(warmupEpochs >= 0 && warmupEpochs < epochs, "the recipe's warm-up must be between 0 and the epochs − 1, got \(warmupEpochs)")
-        try check(labelSmoothing >= 0 && labelSmoothing < 1, "the recipe's label smoothing must be in [0, 1), got \(labelSmoothing)")
-        try check(augmentation.cropPadding >= 0, "the recipe's crop padding must not be negative, got \(augmentation.cropPadding)")
+        func check(_ ok: Bool, _ template: @autoclosure () -> String) throws { if !ok { throw ZooError(template: template()) } }
+        try check(epochs >= 1, "{epochs} must be at least 1, got \(epochs)")
+        try check(batchSize >= 1, "{batchSize} must be at least 1, got \(batchSize)")
+        try check(learningRate > 0, "{learningRate} must be positive, got \(learningRate)")
+        try check(momentum >= 0 && momentum < 1, "{momentum} must be in [0, 1), got \(momentum)")
+        try check(weightDecay >= 0, "{weightDecay} must not be negative, got \(weightDecay)")
+        try check(warmupEpochs >= 0 && warmupEpochs < epochs, "{warmupEpochs} must be between 0 and the epochs − 1, got \(warmupEpochs)")
+        try check(labelSmoothing >= 0 && labelSmoothing < 1, "{labelSmoothing} must be in [0, 1), got \(labelSmoothing)")
+        try check(augmentation.cropPadding >= 0, "{cropPadding} must not be negative, got \(augmentation.cropPadding)")
     }
 
     public func learningRate(at epoch: Int) -> Float {

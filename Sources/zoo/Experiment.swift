@@ -32,9 +32,6 @@ extension ZooCommand {
                 guard !series.isEmpty, series.allSatisfy({ $0 != nil }) else {
                     fail("--kinds must list \(DepthSeries.kinds.dropLast().joined(separator: ", ")) or \(DepthSeries.kinds.last!), not '\(kinds)'")
                 }
-                if epochs < 1 { fail("--epochs must be at least 1, got \(epochs)") }
-                if warmup < 0 || warmup >= epochs { fail("--warmup must be between 0 and the epochs − 1, got \(warmup)") }
-                if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
                 let spec = orFail { try DataSpec(data) }
                 var (train, test, _) = orFail { try spec.load(channels: 3, size: (32, 32), validationFraction: 0.2, seed: seed) }
                 if subset < 0 { fail("--subset must not be negative, got \(subset)") }
@@ -44,7 +41,7 @@ extension ZooCommand {
                 var experiment = DepthExperiment(depths: depthList.map { $0! }, series: series.map { $0! }, epochs: epochs)
                 (experiment.warmupEpochs, experiment.zeroInitResidual, experiment.learningRate) = (warmup, zeroInitResidual, lr)
                 (experiment.batchSize, experiment.seed) = (batch, seed)
-                experiment.augmentation = Augmentation(cropPadding: train.shape[1] <= 28 ? 2 : 4, horizontalFlip: true)
+                experiment.augmentation = .standard(side: train.shape[1], imageFolder: false)
                 orFail { try experiment.run(train: train, test: test, folder: out) { line in print(line); fflush(stdout) } }
                 print("wrote \(out)/results.csv, summary.md, train_error.svg/.png, test_error.svg/.png")
             }

@@ -14,8 +14,8 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay (decoupled for adamw).") var weightDecay: Float = 5e-4
     @Option(help: "Epochs of linear learning-rate warm-up.") var warmup = 0
     @Option(name: .customLong("label-smoothing"), help: "Label smoothing of the cross-entropy.") var labelSmoothing: Float = 0
-    @Option(help: "Augmentation: crop (random crop, padding 2 on 28×28 and 4 on larger), flip, resized-crop (torchvision's RandomResizedCrop; the default for image folders is resized-crop+flip), combined with +, or none.")
-    var augment = "crop+flip"
+    @Option(help: "Augmentation: crop (random crop, padding 2 on 28×28 and 4 on larger), flip, resized-crop (torchvision's RandomResizedCrop), combined with +, or none (default: crop+flip, and resized-crop+flip for image folders).")
+    var augment: String?
     @Option(help: "Train on a seeded random subset of this many training images.") var subset: Int?
     @Option(name: .customLong("val-split"), help: "Fraction of an image folder held out for validation.") var validationSplit = 0.2
     @Option(help: "Random seed: initialisation, shuffling, augmentation.") var seed: UInt64 = 0
@@ -31,7 +31,8 @@ struct RecipeOptions: ParsableArguments {
 
     var imageFolder: Bool { if case .imageFolder = try? DataSpec(data) { return true }; return false }
 
-    func configuration(imageSide: Int) -> TrainingConfiguration {
+    /// The recipe without its augmentation (which depends on the images).
+    var recipe: TrainingConfiguration {
         var c = TrainingConfiguration()
         c.epochs = epochs
         c.batchSize = batch
@@ -44,23 +45,19 @@ struct RecipeOptions: ParsableArguments {
         c.warmupEpochs = warmup
         c.labelSmoothing = labelSmoothing
         c.seed = seed
-        var parts = Set(augment.split(separator: "+").map(String.init))
-        guard parts.isSubset(of: ["crop", "flip", "resized-crop", "none"]) else {
-            fail("--augment must combine crop, flip and resized-crop with +, or be none; not '\(augment)'")
-        }
-        if imageFolder && augment == "crop+flip" { parts = ["resized-crop", "flip"] }
-        c.augmentation = Augmentation(cropPadding: parts.contains("crop") ? (imageSide <= 28 ? 2 : 4) : 0, horizontalFlip: parts.contains("flip"),
-                                      randomResizedCrop: parts.contains("resized-crop"))
+        return c
+    }
+
+    func configuration(imageSide: Int) -> TrainingConfiguration {
+        var c = recipe
+        c.augmentation = augment.map { text in orFail { try Augmentation(parsing: text, side: imageSide) } }
+            ?? .standard(side: imageSide, imageFolder: imageFolder)
         return c
     }
 
     func validateNumbers() {
-        if epochs < 1 { fail("--epochs must be at least 1, got \(epochs)") }
-        if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
-        if !(lr > 0) { fail("--lr must be positive, got \(lr)") }
-        if weightDecay < 0 { fail("--weight-decay must not be negative, got \(weightDecay)") }
-        if warmup < 0 || warmup >= epochs { fail("--warmup must be between 0 and the epochs − 1, got \(warmup)") }
-        if labelSmoothing < 0 || labelSmoothing >= 1 { fail("--label-smoothing must be in [0, 1), got \(labelSmoothing)") }
+        orFail { try recipe.validate() }
+        if let augment { _ = orFail { try Augmentation(parsing: augment, side: 32) } }
         if let subset, subset < 1 { fail("--subset must be at least 1, got \(subset)") }
         if !(bucketMB > 0) { fail("--bucket-mb must be positive, got \(bucketMB)") }
         if let lrReferenceBatch, lrReferenceBatch < 1 { fail("--lr-reference-batch must be at least 1, got \(lrReferenceBatch)") }

@@ -42,7 +42,8 @@ func sentence(_ error: Error) -> String {
 
 /// The option of this tool that gives each library argument an error may name.
 let optionNames = ["weights": "--weights", "model": "--model", "classes": "--num-classes", "maximumPixels": "--max-pixels",
-                   "data": "--data"]
+                   "data": "--data", "epochs": "--epochs", "batchSize": "--batch", "learningRate": "--lr", "weightDecay": "--weight-decay",
+                   "warmupEpochs": "--warmup", "labelSmoothing": "--label-smoothing", "augmentation": "--augment"]
 
 /// The registry entry `name`, or a sentence with the closest known name.
 func lookUp(_ name: String) -> ModelEntry { orFail { try Zoo.entry(name) } }

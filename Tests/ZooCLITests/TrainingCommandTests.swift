@@ -65,6 +65,15 @@ final class TrainingCommandTests: XCTestCase {
         let badFlag = try CLITests.run(arguments + ["--optimizer", "lbfgs"])
         XCTAssertEqual(badFlag.status, 1)
         XCTAssertTrue(badFlag.stderr.contains("--optimizer must be sgd, adam or adamw"), badFlag.stderr)
+        // The recipe's rules are the library's, named by this tool's options.
+        for (extra, sentence) in [(["--epochs", "0"], "--epochs must be at least 1, got 0"),
+                                  (["--epochs", "2", "--warmup", "2"], "--warmup must be between 0 and the epochs − 1, got 2"),
+                                  (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1), got 1.0"),
+                                  (["--augment", "crop+blur"], "--augment must combine crop, flip and resized-crop with +, or be none; not 'crop+blur'")] {
+            let refused = try CLITests.run(arguments + extra)
+            XCTAssertEqual(refused.status, 1, "\(extra)")
+            XCTAssertTrue(refused.stderr.contains(sentence), "\(extra): \(refused.stderr)")
+        }
     }
 
     /// A run stopped after epoch 1 (ZOO_STOP_AFTER_EPOCH simulates the kill, leaving the

@@ -5,7 +5,7 @@ import ZooTensor
 final class ZooErrorTests: XCTestCase {
     func testArgumentsAreWrittenByWhoeverPrintsTheSentence() {
         let error = ZooError(template: "no {weights} given; pass {model} and {weights}")
-        XCTAssertEqual(error.description, "no weights: given; pass model: and weights:")
+        XCTAssertEqual(error.description, "no `weights` given; pass `model` and `weights`")
         XCTAssertEqual(error.sentence { "--" + $0 }, "no --weights given; pass --model and --weights")
     }
 

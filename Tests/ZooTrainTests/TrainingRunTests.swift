@@ -67,6 +67,20 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertNotEqual(parameters(other.trainer), parameters(whole.trainer))
     }
 
+    /// A recipe that cannot train says which setting, by its name in the library.
+    func testARecipeNamesTheSettingThatCannotTrain() {
+        var recipe = TrainingConfiguration()
+        XCTAssertNoThrow(try recipe.validate())
+        recipe.warmupEpochs = recipe.epochs
+        XCTAssertThrowsError(try recipe.validate()) {
+            XCTAssertEqual("\($0)", "`warmupEpochs` must be between 0 and the epochs − 1, got \(recipe.epochs)")
+        }
+        XCTAssertEqual(try Augmentation(parsing: "crop+flip", side: 28), Augmentation(cropPadding: 2, horizontalFlip: true))
+        XCTAssertEqual(try Augmentation(parsing: "crop", side: 32).cropPadding, 4)
+        XCTAssertEqual(Augmentation.standard(side: 500, imageFolder: true), Augmentation(horizontalFlip: true, randomResizedCrop: true))
+        XCTAssertThrowsError(try Augmentation(parsing: "blur", side: 32)) { XCTAssertTrue("\($0)".contains("`augmentation`"), "\($0)") }
+    }
+
     /// A probe on embeddings that two classes separate reaches them all, and reads back from its
     /// file as it was; labels that say nothing about the embeddings leave it near chance.
     func testALinearProbeFitsSeparableEmbeddingsAndRoundTrips() throws {
