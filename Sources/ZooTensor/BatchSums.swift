@@ -21,7 +21,7 @@
 /// Data-parallel training adds the processes' double sums (`Variable.exactGradient`) before
 /// rounding, so N processes whose shares are whole groups compute the steps one process does,
 /// whatever the threads of each (ThreadCountTests, BatchSumsTests, DistributedTrainingTests).
-public enum BatchSums {
+@_spi(Kernels) public enum BatchSums {
     /// Images per group. 16: shares of a 128-image batch over 2, 4 or 8 processes are whole
     /// groups, and a 16-image batch (resnet50, AlexNet) is one kernel call, as before groups
     /// (at 8, AlexNet's training step took 1.4× as long: its fully connected weights were read

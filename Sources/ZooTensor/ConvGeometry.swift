@@ -1,6 +1,6 @@
 /// The sizes of one 2-D convolution: input [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW],
 /// output [N, C_out, OH, OW] with O = (I + 2P − D·(K − 1) − 1) / S + 1.
-public struct ConvGeometry: Equatable {
+@_spi(Kernels) public struct ConvGeometry: Equatable {
     public var batch, inChannels, height, width: Int
     public var outChannels, kernelHeight, kernelWidth: Int
     public var strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth: Int

@@ -1,7 +1,7 @@
 import CBLAS
 import Dispatch
 
-public enum ConvKernels {
+@_spi(Kernels) public enum ConvKernels {
     /// y = conv(x, weight) + bias [+ accumulate], then max(y, 0) when `relu`.
     /// x [N, C_in, H, W] → y [N, C_out, OH, OW]; `accumulate` has y's shape (a residual
     /// block's skip input). `weightsTag` ≠ 0 promises the weights never change under it

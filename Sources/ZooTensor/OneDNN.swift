@@ -38,7 +38,7 @@ public enum OneDNN {
 
     /// oneDNN's name for the kernel it chose for this convolution (after a first call),
     /// kind 0 forward, 1 input gradient, 2 weight gradient.
-    public static func implementation(_ g: ConvGeometry, kind: Int) -> String {
+    @_spi(Kernels) public static func implementation(_ g: ConvGeometry, kind: Int) -> String {
         var shape = g.dnnlShape
         return String(cString: zoo_dnnl_implementation(&shape, Int32(kind)))
     }

@@ -1,7 +1,7 @@
 /// Window sizes of a 2-D pooling: input [N, C, H, W] → output [N, C, OH, OW], with PyTorch's
 /// rule O = ⌊ or ⌈ (I + 2P − K) / S ⌉ + 1, a ceil-mode window kept only if it starts inside
 /// the input or its left padding.
-public struct PoolGeometry: Equatable {
+@_spi(Kernels) public struct PoolGeometry: Equatable {
     public var batch, channels, height, width: Int
     public var kernelHeight, kernelWidth, strideHeight, strideWidth, padHeight, padWidth: Int
     public var ceilMode: Bool
@@ -35,7 +35,7 @@ public struct PoolGeometry: Equatable {
     public var outputShape: [Int] { [batch, channels, outHeight, outWidth] }
 }
 
-public enum PoolKernels {
+@_spi(Kernels) public enum PoolKernels {
     /// Max (or, with `minimum`, min) pooling: the extremum of every window, and each one's flat
     /// index in its input plane when `withIndices` (the backward pass needs them; inference
     /// does not, and skips them).

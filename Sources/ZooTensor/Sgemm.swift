@@ -6,7 +6,7 @@ import Dispatch
 /// shared dimension long (a weight gradient) — by slices of k whose partial products are summed.
 /// `serial` keeps it on the calling thread (for callers that parallelise over images).
 @inlinable
-public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+@_spi(Kernels) public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false) {
     if m == 0 || n == 0 { return }

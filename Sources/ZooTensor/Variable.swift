@@ -51,7 +51,7 @@ public final class Variable {
     }
 
     /// The same for sums over groups of images (`BatchSums.overGroups`).
-    public func gradient(from sums: BatchSums.GroupSums) -> Tensor {
+    @_spi(Kernels) public func gradient(from sums: BatchSums.GroupSums) -> Tensor {
         switch sums {
         case .several(let values): return gradient(fromSums: values)
         case .one(let values):

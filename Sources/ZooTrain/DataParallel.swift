@@ -1,6 +1,6 @@
 import Foundation
 import ZooNN
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 /// The processes that train one model together, data-parallel (an MPI job: see
 /// ZooDistributed's `MPIGroup`). Every process calls the same collectives in the same order.

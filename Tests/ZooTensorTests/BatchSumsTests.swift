@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 /// A share of a batch, as a data-parallel process computes it, gives bit for bit the whole batch's
 /// outputs and input gradients, and parameter gradients whose double sums add up to the whole

@@ -1,5 +1,5 @@
 import XCTest
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 /// The 2×2, stride-2 pooling kernel's vector path (eight outputs at a time) against a plain
 /// loop over each window with PyTorch's rule (the first maximum wins a tie, a NaN wins).

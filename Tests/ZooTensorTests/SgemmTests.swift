@@ -1,5 +1,5 @@
 import XCTest
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 /// The sgemm wrapper against a naive triple loop, on every path it chooses: matrix–vector
 /// (m = 1 or n = 1), split by rows, by columns, by slices of k, and single-threaded; every

@@ -1,5 +1,5 @@
 import XCTest
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 /// Synchronised batch norm computes, on each process's share of a batch, what batch norm
 /// computes on the whole batch, bit for bit (the weight and bias gradients as double sums that

@@ -1,5 +1,5 @@
 import XCTest
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 /// Every primitive a training step runs computes the same bits on one thread as on two and on
 /// three: outputs, input gradients, running statistics and the parameters' exact gradient sums.

@@ -8,7 +8,7 @@
 // square 2048³ shape.
 import CBLAS
 import Foundation
-import ZooTensor
+@_spi(Kernels) import ZooTensor
 
 var iterations = 20
 var arguments = CommandLine.arguments.dropFirst()
