@@ -1,5 +1,5 @@
 import ZooNN
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 extension Module {
     /// The network's depth as its paper counts it: the convolution and fully connected layers on

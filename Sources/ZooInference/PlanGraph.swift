@@ -1,7 +1,7 @@
 import CZooInference
 import Foundation
 import ZooNN
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 /// The traced operations of one forward pass as a graph: value 0 is the input, node i makes
 /// value i + 1.

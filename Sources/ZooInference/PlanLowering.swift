@@ -1,7 +1,7 @@
 import CZooInference
 import Foundation
 @_spi(Engine) import ZooNN
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 /// Turns a traced graph into plan steps, fusing into a convolution or linear layer what
 /// follows it when its output has no other reader: a BatchNorm or a scaling (folded into the

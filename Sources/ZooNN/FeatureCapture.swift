@@ -1,4 +1,4 @@
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 /// The outputs of chosen modules during one forward pass, noted as each module returns (a
 /// forward hook on the module graph: the model is neither copied nor changed).

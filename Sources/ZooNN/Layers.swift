@@ -1,4 +1,4 @@
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 /// A weight with PyTorch's default initialisation (Kaiming uniform, a = √5) and, when
 /// `bias` gives its size, a bias U(−1/√fan_in, 1/√fan_in) — drawn in that order.

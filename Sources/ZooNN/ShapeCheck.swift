@@ -1,4 +1,4 @@
-@_spi(Kernels) import ZooTensor
+@_spi(Engine) @_spi(Kernels) import ZooTensor
 
 /// A layer was handed an input it cannot take (wrong channel count, a feature map smaller than
 /// its kernel): thrown by `forward` before the layer computes anything, with one sentence.

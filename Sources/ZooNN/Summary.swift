@@ -1,4 +1,4 @@
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 /// One row of a model summary: a leaf layer, its output shape, parameters and
 /// multiply-accumulates for one input of the given size.

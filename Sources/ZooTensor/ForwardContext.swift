@@ -6,7 +6,7 @@ import Darwin
 
 /// Watches the layers of a forward pass (a model summary, a capture of chosen layers' outputs).
 /// ZooNN's observers refine this with the call they get; ZooTensor only carries one.
-public protocol ForwardObserver: AnyObject {}
+@_spi(Engine) public protocol ForwardObserver: AnyObject {}
 
 /// What the forward passes of one thread need to know besides their input: whether operations
 /// record the graph, who traces them, who watches the layers, which share of a data-parallel
@@ -16,7 +16,7 @@ public protocol ForwardObserver: AnyObject {}
 /// two threads of one process without seeing each other's settings. A setting holds for the
 /// `body` of the call that makes it and is restored when that call returns or throws; nothing
 /// stays set behind a caller's back.
-public final class ForwardContext {
+@_spi(Engine) public final class ForwardContext {
     /// Whether operations record the graph for `backward` (see `GradMode`).
     public internal(set) var recordsGradients = true
     /// The inference-plan tracer that operations note themselves to (see `PlanTrace`).

@@ -1,5 +1,5 @@
 /// One operation as an inference-plan tracer sees it: what it computes, with its constants.
-public enum TracedOp {
+@_spi(Engine) public enum TracedOp {
     case conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int)
     case linear(weight: Tensor, bias: Tensor?)
     /// Evaluation-mode batch normalisation with its running statistics, then a ReLU when `relu`.
@@ -18,7 +18,7 @@ public enum TracedOp {
 }
 
 /// Records the operations of one forward pass, in order (see `PlanTrace`).
-public final class PlanTracer {
+@_spi(Engine) public final class PlanTracer {
     public private(set) var steps: [(op: TracedOp, inputs: [Variable], output: Variable)] = []
     public init() {}
 
@@ -29,7 +29,7 @@ public final class PlanTracer {
 /// (the planner in ZooNN traces a model's eager forward pass this way). An operation that does
 /// not note itself leaves an output the tracer has never seen, and the planner refuses any
 /// step that reads it: a model built from unknown operations falls back to eager execution.
-public enum PlanTrace {
+@_spi(Engine) public enum PlanTrace {
     /// The tracer recording this thread's operations, if any.
     public static var tracer: PlanTracer? { ForwardContext.current.tracer }
 

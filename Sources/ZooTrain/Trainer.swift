@@ -2,7 +2,7 @@ import Foundation
 import ZooData
 import ZooInference
 import ZooNN
-import ZooTensor
+@_spi(Engine) import ZooTensor
 
 /// Trains a model with a recipe, evaluating after every epoch; with a `group`, data-parallel
 /// over its processes (as PyTorch's DistributedDataParallel): process 0's parameters and

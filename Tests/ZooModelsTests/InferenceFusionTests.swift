@@ -1,7 +1,7 @@
 import XCTest
 import ResNet
 import ZooNN
-@_spi(Testing) import ZooTensor
+@_spi(Testing) @_spi(Engine) import ZooTensor
 import ZooTestSupport
 
 /// Inference fusion (BatchNorm folded into the convolution, the residual join and ReLU in

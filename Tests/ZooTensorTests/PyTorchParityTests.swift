@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@_spi(Testing) @_spi(Kernels) import ZooTensor
+@_spi(Testing) @_spi(Engine) @_spi(Kernels) import ZooTensor
 import ZooTestSupport
 
 /// Forward values and gradients against PyTorch, from fixtures written by
