@@ -51,7 +51,8 @@ final class ModelRunTests: XCTestCase {
 
     func testSmallModelsForwardAndTrainingStep() throws {
         let small = ModelRegistry.entries.filter { $0.defaultInput[1] <= 32 }
-        XCTAssertEqual(small.count, 17)
+        XCTAssertTrue(Set(small.map(\.name)).isSuperset(of: ["lenet5", "simple_cnn", "resnet20", "plain110", "preact_resnet164",
+                                                              "se_resnet56", "densenet_bc_100"]), "\(small.map(\.name))")
         for entry in small { try runOnce(entry, batch: 2) }
     }
 
