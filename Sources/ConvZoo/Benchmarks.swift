@@ -1,3 +1,4 @@
+@_spi(Engine) @_spi(Kernels) import ZooTensor
 import Foundation
 
 /// Timings of a registry model on random inputs, as `zoo bench` takes them: one warm-up, then

@@ -1,7 +1,7 @@
 import CZooInference
 import Foundation
 import ZooNN
-import ZooTensor
+@_spi(Engine) @_spi(Kernels) import ZooTensor
 
 /// Why a model has no inference plan (it then runs eagerly).
 public struct PlanRefusal: Error, CustomStringConvertible {

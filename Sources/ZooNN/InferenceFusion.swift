@@ -1,4 +1,4 @@
-@_spi(Engine) import ZooTensor
+@_spi(Engine) @_spi(Kernels) import ZooTensor
 
 /// Inference-time fusion. When nothing records gradients and the modules are in evaluation
 /// mode, a Conv2d followed by a BatchNorm (and a ReLU) runs as one convolution: the

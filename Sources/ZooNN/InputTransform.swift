@@ -1,4 +1,4 @@
-import ZooTensor
+@_spi(Engine) @_spi(Kernels) import ZooTensor
 
 /// torchvision's `transform_input` for the weights it ported from Google (GoogLeNet,
 /// Inception v3): an input normalised with ImageNet's mean and std, [N, 3, H, W], becomes

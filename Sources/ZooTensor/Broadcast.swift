@@ -120,7 +120,7 @@ public func mul(_ a: Variable, _ b: Variable) -> Variable {
 
 /// x · scale_c + shift_c for each channel c of an [N, C, …] input (a fixed per-channel
 /// normalisation).
-public func channelAffine(_ x: Variable, scale: [Float], shift: [Float]) -> Variable {
+@_spi(Engine) public func channelAffine(_ x: Variable, scale: [Float], shift: [Float]) -> Variable {
     precondition(x.shape.count >= 2 && scale.count == x.shape[1] && shift.count == x.shape[1],
                  "channelAffine of \(scale.count) channels for an input of shape \(x.shape)")
     let shape = [1, scale.count] + Array(repeating: 1, count: x.shape.count - 2)

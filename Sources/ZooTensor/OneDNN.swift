@@ -10,7 +10,7 @@ import Foundation
 /// ConvZoo's own path.
 /// ConvKernels calls it first and keeps its own im2col path for when the library is
 /// missing, a shape is refused, or `ZOO_CONV=blas` is set.
-public enum OneDNN {
+@_spi(Kernels) public enum OneDNN {
     /// Whether ConvKernels may use oneDNN on this thread (tests switch it off to check the
     /// other path; see `ConvolutionPaths`).
     public static var isEnabled: Bool { ForwardContext.current.convolutionPaths.oneDNN }

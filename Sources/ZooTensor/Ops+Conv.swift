@@ -21,7 +21,7 @@ public func conv2d(_ input: Variable, weight: Variable, bias: Variable? = nil,
 /// in the pass that finishes each output (used with BatchNorm folded into `weight` and `bias`).
 /// With `accumulate`, y = relu?(conv + bias + accumulate): a residual block's join in the same pass.
 /// A non-zero `weightsTag` (OneDNN.newWeightsTag()) promises that `weight` never changes.
-public func conv2dInference(_ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+@_spi(Engine) public func conv2dInference(_ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
                             dilation: (Int, Int), groups: Int, relu: Bool, accumulate: Tensor? = nil,
                             weightsTag: UInt64 = 0) -> Tensor {
     let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)

@@ -158,7 +158,7 @@ func channelSums(_ x: Tensor, n: Int, c: Int, plane: Int, minus: [Float]?) -> [D
 
 /// Batch normalisation with the running statistics (evaluation), and an optional ReLU, in one
 /// pass and with no autograd record: the same arithmetic as `batchNorm`'s evaluation path.
-public func batchNormInference(_ input: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+@_spi(Engine) public func batchNormInference(_ input: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                                eps: Float, relu: Bool) -> Tensor {
     let shape = input.shape
     precondition(shape.count >= 2 && runningMean.shape == [shape[1]] && runningVar.shape == [shape[1]],

@@ -30,7 +30,7 @@ public enum Threads {
 /// Runs `body(i)` for i in 0..<iterations, spread over `Threads.count` threads in
 /// contiguous blocks. `body` must write disjoint memory for distinct i.
 @inlinable
-public func parallelFor(_ iterations: Int, minimumPerThread: Int = 1, _ body: (Int) -> Void) {
+@_spi(Kernels) public func parallelFor(_ iterations: Int, minimumPerThread: Int = 1, _ body: (Int) -> Void) {
     let threads = min(Threads.count, max(1, iterations / max(1, minimumPerThread)))
     if threads <= 1 {
         for i in 0..<iterations { body(i) }
@@ -46,7 +46,7 @@ public func parallelFor(_ iterations: Int, minimumPerThread: Int = 1, _ body: (I
 /// Runs `body` on contiguous ranges covering 0..<count, one per thread, when each thread
 /// gets at least `minimumPerThread` elements (elementwise loops: the body's own loop vectorises).
 @inlinable
-public func parallelRanges(_ count: Int, minimumPerThread: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+@_spi(Kernels) public func parallelRanges(_ count: Int, minimumPerThread: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
     let threads = min(Threads.count, max(1, count / max(1, minimumPerThread)))
     if threads <= 1 {
         body(0..<count)
