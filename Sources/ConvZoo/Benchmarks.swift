@@ -1,5 +1,5 @@
-@_spi(Engine) @_spi(Kernels) import ZooTensor
 import Foundation
+@_spi(Kernels) import ZooTensor
 
 /// Timings of a registry model on random inputs, as `zoo bench` takes them: one warm-up, then
 /// the median of timed iterations. The model is built with seed 1 and the inputs drawn with
