@@ -1,3 +1,4 @@
+@_spi(Testing) import ZooTrain
 import Foundation
 
 /// How `ZooModel.fit` trains: the recipe, what to freeze, and where the run keeps its files.
@@ -17,7 +18,7 @@ public struct FitOptions {
     /// Continue from the checkpoint of a stopped run, if there is one.
     public var resume = false
     /// Stop after this many epochs as if killed (the checkpoint stays; for tests of `resume`).
-    public var stopAfterEpoch: Int?
+    @_spi(Testing) public var stopAfterEpoch: Int?
     /// Called after every batch.
     public var progress: ((TrainingProgress) -> Void)?
     /// Called after every epoch.

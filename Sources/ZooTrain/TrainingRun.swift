@@ -28,7 +28,7 @@ public final class TrainingRun {
     /// (a backbone unfrozen after some epoch, say), so that the optimizer state fits.
     public var prepareForResume: (_ epochsDone: Int) -> Void = { _ in }
     /// Stop after this many epochs as if killed: the checkpoint stays, no weights are written.
-    public var stopAfterEpoch: Int?
+    @_spi(Testing) public var stopAfterEpoch: Int?
 
     /// Epochs finished so far (after `restore()`, those of the checkpoint).
     public private(set) var epochsDone = 0

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ConvZoo
+@_spi(Testing) import ConvZoo
 import Foundation
 
 /// Options shared by `zoo train` and `zoo finetune`.

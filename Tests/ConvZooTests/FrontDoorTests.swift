@@ -1,4 +1,4 @@
-import ConvZoo
+@_spi(Testing) import ConvZoo
 import Foundation
 import XCTest
 import ZooTestSupport

@@ -4,7 +4,7 @@ import ZooData
 import ZooNN
 import ZooTensor
 import ZooTestSupport
-import ZooTrain
+@_spi(Testing) import ZooTrain
 
 /// The training loop, its checkpoints and the linear probe, called as the library offers them.
 final class TrainingRunTests: XCTestCase {
