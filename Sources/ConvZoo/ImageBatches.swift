@@ -40,7 +40,13 @@ extension ZooModel {
     /// stops the run with its error — unless `skipping` is given: then it is told the file and
     /// the error, and the run goes on with the next file (a batch may then be smaller, and
     /// none is handed over empty).
-    /// - Parameter pictures: also keep each image as the model saw it (`ImageBatch.pictures`).
+    /// - Parameters:
+    ///   - files: PNG or JPEG files, in the order the batches keep.
+    ///   - batchSize: the most images in one batch (at least 1).
+    ///   - maximumPixels: refuse an image with more pixels than this.
+    ///   - pictures: also keep each image as the model saw it (`ImageBatch.pictures`).
+    ///   - skipping: told each file that cannot be read and why; nil stops at the first one.
+    ///   - body: called with each batch; an error it throws ends the run.
     public func forEachBatch(of files: [String], batchSize: Int, maximumPixels: Int = Image.defaultMaximumPixels,
                              pictures: Bool = false, skipping: ((_ file: String, _ error: Error) -> Void)? = nil,
                              _ body: (ImageBatch) throws -> Void) throws {
