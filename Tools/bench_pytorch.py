@@ -13,11 +13,14 @@ there as ConvZoo builds them):
                      3x331x331 nasnetalarge; 3x32x32 with 10 classes for the CIFAR nets)
   MODEL-train-bB     a training step (forward, cross-entropy, backward, SGD momentum 0.9 update)
                      at the same sizes
+  MODEL-frozen-bB    the same step with a new 10-class classifier (the model's last Linear layer)
+                     as the only trainable part: requires_grad=False on everything before it
   lenet5-epoch-b64   one training epoch over Fashion-MNIST's 60,000 training images
                      (/usr/share/datasets/fashion-mnist), batch 64, shuffled, SGD lr 0.01
                      momentum 0.9, no augmentation or evaluation; ms_per_batch is the epoch's
                      time per batch and seconds_per_epoch the whole
-ONNX Runtime runs inference cases only: the model is exported from PyTorch once per model and
+--channels-last runs PyTorch on channels_last tensors (its recommended layout for CNNs on the
+CPU), the model and the input converted. ONNX Runtime runs inference cases only: the model is exported from PyTorch once per model and
 batch (cached in --onnx-dir) and run on the CPU provider with intra_op_num_threads = --threads.
 """
 import argparse
@@ -38,11 +41,13 @@ from make_parity_fixtures import DEFAULTS, IMAGENET, build_model  # noqa: E402
 
 def parse_case(case):
     parts = case.split("-")
-    if len(parts) != 3 or parts[1] not in ("infer", "train", "epoch") or not parts[2].startswith("b"):
-        raise SystemExit(f"--case must be MODEL-infer-bB, MODEL-train-bB or lenet5-epoch-b64, not {case!r}")
+    if len(parts) != 3 or parts[1] not in ("infer", "train", "frozen", "epoch") or not parts[2].startswith("b"):
+        raise SystemExit(f"--case must be MODEL-infer-bB, MODEL-train-bB, MODEL-frozen-bB or lenet5-epoch-b64, not {case!r}")
     model, mode, batch = parts[0], parts[1], int(parts[2][1:])
     # Each model at the input it is defined for, as `zoo bench` runs it by default.
     shape, classes = DEFAULTS.get(model, IMAGENET)
+    if mode == "frozen":
+        classes = 10
     return model, mode, batch, shape, classes
 
 
@@ -120,10 +125,12 @@ def main():
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--onnx-dir", default="/tmp/convzoo-onnx")
+    parser.add_argument("--channels-last", action="store_true", help="PyTorch on channels_last tensors")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model_name, mode, batch, shape, classes = parse_case(args.case)
-    result = {"framework": args.framework, "case": args.case, "threads": args.threads}
+    result = {"framework": args.framework, "case": args.case, "threads": args.threads,
+              "layout": "channels_last" if args.channels_last else "nchw"}
     if args.framework == "pytorch":
         result["version"] = torch.__version__
         if mode == "epoch":
@@ -133,6 +140,15 @@ def main():
         torch.manual_seed(1)
         model = build_model(model_name, shape[0], shape[1:], classes)
         x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(2))
+        if args.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        if mode == "frozen":
+            head = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+            for p in model.parameters():
+                p.requires_grad_(False)
+            for p in head.parameters():
+                p.requires_grad_(True)
         if mode == "infer":
             model.eval()
 
@@ -142,7 +158,7 @@ def main():
         else:
             model.train()
             labels = torch.arange(batch) % classes
-            optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+            optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
 
             def step():
                 optimizer.zero_grad()

@@ -25,12 +25,13 @@ public enum Benchmark {
         public var gflops: Double { flops / milliseconds / 1e6 }
     }
 
-    /// Times inference of `batch` images of `input` [C, H, W] (the model's own when nil): through
-    /// a compiled plan, or eagerly when `eager` or when no plan can be built (`planRefused` is
-    /// told why). With `profile`, each plan step is timed too.
-    public static func inference(_ entry: ModelEntry, batch: Int, input: [Int]? = nil, iterations: Int, eager: Bool = false,
-                                 profile: Bool = false, planRefused: (Error) -> Void = { _ in }) throws -> Timing {
-        let (network, x, macs) = try setUp(entry, batch: batch, input: input)
+    /// Times inference of `batch` images of `input` [C, H, W] (the model's own when nil) with
+    /// `classes` classes (the model's own when nil): through a compiled plan, or eagerly when
+    /// `eager` or when no plan can be built (`planRefused` is told why). With `profile`, each
+    /// plan step is timed too.
+    public static func inference(_ entry: ModelEntry, batch: Int, input: [Int]? = nil, iterations: Int, classes: Int? = nil,
+                                 eager: Bool = false, profile: Bool = false, planRefused: (Error) -> Void = { _ in }) throws -> Timing {
+        let (network, x, macs) = try setUp(entry, batch: batch, input: input, classes: classes)
         network.eval()
         var timing = Timing(milliseconds: 0, images: batch, flops: 2 * Double(macs), path: eager ? "eager" : "plan")
         if !eager {
@@ -54,18 +55,27 @@ public enum Benchmark {
         return timing
     }
 
-    /// Times a training step (forward, backward, an SGD update with momentum) on `batch` images.
-    public static func trainingStep(_ entry: ModelEntry, batch: Int, input: [Int]? = nil, iterations: Int) throws -> Timing {
-        let (network, x, macs) = try setUp(entry, batch: batch, input: input)
+    /// Times a training step (forward, backward, an SGD update with momentum) on `batch` images,
+    /// with a classifier of `classes` classes (the model's own when nil). With `freezeBackbone`,
+    /// only the classifier trains (as `FitOptions.freezeBackbone`): nothing before it records a
+    /// graph, and the floating-point operations counted are the forward pass's.
+    public static func trainingStep(_ entry: ModelEntry, batch: Int, input: [Int]? = nil, iterations: Int, classes: Int? = nil,
+                                    freezeBackbone: Bool = false) throws -> Timing {
+        let (network, x, macs) = try setUp(entry, batch: batch, input: input, classes: classes)
         network.train()
-        let labels = (0..<batch).map { $0 % entry.defaultClassCount }
-        let optimizer = SGD(network.namedParameters().map(\.variable), learningRate: 1e-4, momentum: 0.9)
+        if freezeBackbone {
+            network.freeze()
+            for path in entry.classifierPaths(in: network) { network.module(at: path)?.unfreeze() }
+        }
+        let classCount = classes ?? entry.defaultClassCount
+        let labels = (0..<batch).map { $0 % classCount }
+        let optimizer = SGD(network.namedParameters().map(\.variable).filter(\.requiresGrad), learningRate: 1e-4, momentum: 0.9)
         let milliseconds = try median(iterations: iterations) { _ in
             optimizer.zeroGrad()
             try crossEntropy(network(Variable(x)), targets: labels).backward()
             optimizer.step()
         }
-        return Timing(milliseconds: milliseconds, images: batch, flops: 6 * Double(macs), path: "eager")
+        return Timing(milliseconds: milliseconds, images: batch, flops: (freezeBackbone ? 2 : 6) * Double(macs), path: "eager")
     }
 
     /// What one timed training epoch measured.
@@ -149,13 +159,15 @@ public enum Benchmark {
                                   processes: group.size, batchPerProcess: batch)
     }
 
-    /// The network for `entry` at `input`, a random batch, and the forward MACs of the batch.
-    static func setUp(_ entry: ModelEntry, batch: Int, input: [Int]?) throws -> (Module, Tensor, Int) {
+    /// The network for `entry` at `input` with `classes` classes, a random batch, and the forward
+    /// MACs of the batch.
+    static func setUp(_ entry: ModelEntry, batch: Int, input: [Int]?, classes: Int? = nil) throws -> (Module, Tensor, Int) {
         guard batch >= 1 else { throw ZooError("the batch must be at least 1 image, got \(batch)") }
+        if let classes, classes < 1 { throw ZooError("the class count must be at least 1, got \(classes)") }
         let shape = input ?? entry.defaultInput
         if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
         GlobalRandom.seed(1)
-        let network = try entry.build(classCount: entry.defaultClassCount, input: shape)
+        let network = try entry.build(classCount: classes ?? entry.defaultClassCount, input: shape)
         let macs = try GlobalRandom.shapesOnly { try network.summary(input: shape).macs } * batch
         var rng = Xoshiro256(seed: 2)
         return (network, Tensor.randomNormal([batch] + shape, using: &rng), macs)

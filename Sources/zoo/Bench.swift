@@ -18,18 +18,25 @@ extension ZooCommand {
         @Flag(help: "Run inference eagerly, layer by layer, instead of through a compiled inference plan.") var eager = false
         @Flag(help: "Print each step of the inference plan with its median time and GFLOP/s.") var profile = false
         @Option(name: .customLong("bucket-mb"), help: "Under mpirun with --train: gradient bucket size in MB.") var bucketMB = 25.0
+        @Option(help: "With --train: 'backbone' trains only the classifier (as 'zoo finetune --freeze backbone').") var freeze: String?
+        @Option(name: .customLong("num-classes"), help: "The classifier's classes (default: the model's).") var numClasses: Int?
 
         func run() {
             let entry = lookUp(model)
             if batch < 1 { fail("--batch must be at least 1, got \(batch)") }
             if iters < 1 { fail("--iters must be at least 1, got \(iters)") }
             if let threads { if threads < 1 { fail("--threads must be at least 1, got \(threads)") }; Threads.count = threads }
+            if let freeze, freeze != "backbone" { fail("--freeze must be backbone, not '\(freeze)'") }
+            if freeze != nil && !train { fail("--freeze goes with --train") }
+            if let numClasses, numClasses < 1 { fail("--num-classes must be at least 1, got \(numClasses)") }
             let shape = inputShape(input, default: entry.defaultInput)
             if let epoch { return runEpoch(entry, data: epoch) }
             if train, let group = joinTrainingGroup(), group.size > 1 { return runDataParallel(entry, group: group, shape: shape) }
             let timing = orFail {
-                train ? try Benchmark.trainingStep(entry, batch: batch, input: shape, iterations: iters)
-                    : try Benchmark.inference(entry, batch: batch, input: shape, iterations: iters, eager: eager, profile: profile,
+                train ? try Benchmark.trainingStep(entry, batch: batch, input: shape, iterations: iters, classes: numClasses,
+                                                   freezeBackbone: freeze == "backbone")
+                    : try Benchmark.inference(entry, batch: batch, input: shape, iterations: iters, classes: numClasses, eager: eager,
+                                              profile: profile,
                                               planRefused: { warn("no inference plan for \(entry.name): \($0); running eagerly") })
             }
             if let plan = timing.plan, profile { printProfile(PlanProfile(plan, runs: timing.stepMilliseconds), plan) }
@@ -41,7 +48,7 @@ extension ZooCommand {
                 let engine = timing.plan.map { String(format: "inference plan built in %.0f ms", $0.buildMilliseconds) }
                     ?? "\(timing.path); convolutions: \(Benchmark.convolutionEngine)"
                 print(String(format: "%@ %@ batch %d, %@, %d threads: %.2f ms/batch, %.1f images/s, %.1f GFLOP/s (median of %d; %@)",
-                             entry.name, train ? "training" : "inference", batch, shape.map(String.init).joined(separator: "×"),
+                             entry.name, train ? (freeze == nil ? "training" : "training (frozen backbone)") : "inference", batch, shape.map(String.init).joined(separator: "×"),
                              Threads.count, timing.milliseconds, timing.imagesPerSecond, timing.gflops, iters, engine))
             }
         }
