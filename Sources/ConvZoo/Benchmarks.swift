@@ -91,9 +91,8 @@ public enum Benchmark {
     /// Times one shuffled epoch of SGD with momentum over `data` in batches of `batch` (no
     /// augmentation, no evaluation), after three batches of warm-up.
     public static func epoch(_ entry: ModelEntry, data: ImageDataset, batch: Int) throws -> EpochTiming {
-        if let problem = entry.inputProblem(data.shape) { throw ZooError("\(entry.name) cannot take \(data.name)'s images: \(problem)") }
-        GlobalRandom.seed(1)
-        let network = try entry.build(classCount: max(entry.defaultClassCount, data.classCount), input: data.shape)
+        let network = try build(entry, input: data.shape, classes: max(entry.defaultClassCount, data.classCount),
+                                inputName: "\(data.name)'s images")
         let macs = try GlobalRandom.shapesOnly { try network.summary(input: data.shape).macs }
         let optimizer = SGD(network.namedParameters().map(\.variable), learningRate: 0.01, momentum: 0.9)
         let (mean, std) = data.channelStatistics()
@@ -130,9 +129,7 @@ public enum Benchmark {
     public static func dataParallelSteps(_ entry: ModelEntry, group: MPIGroup, batch: Int, input: [Int]? = nil, iterations: Int,
                                          bucketBytes: Int) throws -> DataParallelTiming {
         let shape = input ?? entry.defaultInput
-        if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
-        GlobalRandom.seed(1)
-        let network = try entry.build(classCount: entry.defaultClassCount, input: shape)
+        let network = try build(entry, input: shape, classes: entry.defaultClassCount)
         var configuration = TrainingConfiguration()
         configuration.batchSize = batch * group.size
         configuration.learningRate = 1e-4
@@ -165,12 +162,18 @@ public enum Benchmark {
         guard batch >= 1 else { throw ZooError("the batch must be at least 1 image, got \(batch)") }
         if let classes, classes < 1 { throw ZooError("the class count must be at least 1, got \(classes)") }
         let shape = input ?? entry.defaultInput
-        if let problem = entry.inputProblem(shape) { throw ZooError("\(entry.name) cannot take this input: \(problem)") }
-        GlobalRandom.seed(1)
-        let network = try entry.build(classCount: classes ?? entry.defaultClassCount, input: shape)
+        let network = try build(entry, input: shape, classes: classes ?? entry.defaultClassCount)
         let macs = try GlobalRandom.shapesOnly { try network.summary(input: shape).macs } * batch
         var rng = Xoshiro256(seed: 2)
         return (network, Tensor.randomNormal([batch] + shape, using: &rng), macs)
+    }
+
+    /// `entry` built with seed 1 for `input` [C, H, W] and `classes` classes, after checking
+    /// that it can take `input` (`inputName` says what the input is in the error).
+    static func build(_ entry: ModelEntry, input: [Int], classes: Int, inputName: String = "this input") throws -> Module {
+        if let problem = entry.inputProblem(input) { throw ZooError("\(entry.name) cannot take \(inputName): \(problem)") }
+        GlobalRandom.seed(1)
+        return try entry.build(classCount: classes, input: input)
     }
 
     /// Runs `body` once to warm up (`warmUp` true), then `iterations` timed times; the median in ms.
